@@ -10,6 +10,7 @@ mod common;
 mod embed;
 mod generate;
 mod models;
+mod parse;
 
 pub use common::{init_tracing, ModelArgs};
 
@@ -35,6 +36,8 @@ pub enum Command {
     Embed(embed::EmbedArgs),
     /// Run the generator on PROMPT as a user chat turn; the text on stdout, counts on stderr.
     Generate(generate::GenerateArgs),
+    /// Parse and prepare mail; one JSON line per message with exactly what the models see.
+    Parse(parse::ParseArgs),
 }
 
 /// How a command ended, as an exit code.
@@ -64,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Models(cmd) => models::run(cmd),
         Command::Embed(args) => embed::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Parse(args) => parse::run(args),
     }
 }
 
