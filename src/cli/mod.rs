@@ -8,9 +8,11 @@ use clap::{Parser, Subcommand};
 
 mod common;
 mod embed;
+mod eval;
 mod generate;
 mod models;
 mod parse;
+mod train;
 
 pub use common::{init_tracing, ModelArgs};
 
@@ -36,6 +38,10 @@ pub enum Command {
     Embed(embed::EmbedArgs),
     /// Run the generator on PROMPT as a user chat turn; the text on stdout, counts on stderr.
     Generate(generate::GenerateArgs),
+    /// Train a classification head for an axis on labelled mail and write it to HEAD.
+    Train(train::TrainArgs),
+    /// Score a head, zero-shot, or a cross-validated head on labelled mail.
+    Eval(eval::EvalArgs),
     /// Parse and prepare mail; one JSON line per message with exactly what the models see.
     Parse(parse::ParseArgs),
 }
@@ -67,6 +73,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Models(cmd) => models::run(cmd),
         Command::Embed(args) => embed::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
         Command::Parse(args) => parse::run(args),
     }
 }

@@ -1,0 +1,312 @@
+//! `mailroom train --axis A --data D --out HEAD`: fit a logistic-regression head on labelled
+//! mail, calibrate it on held-back folds, record its cross-validated metrics, and write the head
+//! file. Also home of the data and feature flags `eval` shares.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use mailroom::classify::cache::EmbeddingCache;
+use mailroom::classify::dataset;
+use mailroom::classify::features::FeatureSpec;
+use mailroom::classify::head::{EncoderRef, Head, TrainingMetrics};
+use mailroom::classify::input::build_set;
+use mailroom::classify::logreg::{ClassWeight, TrainOptions};
+use mailroom::classify::metrics::evaluate;
+use mailroom::classify::train::{cross_validate, fit, TrainConfig, TrainSet};
+use mailroom::classify::{Embed, Taxonomy};
+use mailroom::models::Encoder;
+
+use super::{ModelArgs, Outcome};
+
+/// Which labelled data, for which axis.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// The axis: one of the taxonomy's (its labels and aliases apply) or a new one, whose labels
+    /// are those found in the data.
+    #[arg(long)]
+    pub axis: String,
+    /// Labelled mail: a labels CSV (`path,label`), a folder holding labels.csv, a folder per
+    /// label, or JSON lines. Repeat to combine sets.
+    #[arg(long, required = true, value_name = "D")]
+    pub data: Vec<PathBuf>,
+    /// Rename a data label, `FROM=TO` (repeatable); `FROM=` drops it.
+    #[arg(long = "map", value_name = "FROM=TO")]
+    pub maps: Vec<String>,
+    /// Taxonomy TOML (default: the built-in public-service taxonomy).
+    #[arg(long, value_name = "FILE")]
+    pub taxonomy: Option<PathBuf>,
+    /// Cache encoder embeddings here, keyed by encoder hash and text hash.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+}
+
+/// Feature and fitting flags.
+#[derive(Debug, Clone, Args)]
+pub struct FitArgs {
+    /// Feature groups, comma-separated: words, chars, embedding, structure, headers.
+    #[arg(long, default_value = "words,chars,embedding,structure")]
+    pub features: String,
+    /// L2 penalty.
+    #[arg(long, default_value_t = 1e-4)]
+    pub l2: f64,
+    /// Class weights: balanced, sqrt or none.
+    #[arg(long, default_value = "balanced")]
+    pub class_weight: String,
+    /// Bits of the n-gram hash space.
+    #[arg(long, default_value_t = 20)]
+    pub hash_bits: u32,
+    /// Minimum messages a term must appear in.
+    #[arg(long, default_value_t = 2)]
+    pub min_df: u32,
+    /// Weight of the embedding group relative to each TF-IDF group.
+    #[arg(long, default_value_t = 1.0)]
+    pub embedding_weight: f32,
+    /// Weight of the structure group.
+    #[arg(long, default_value_t = 1.0)]
+    pub structure_weight: f32,
+    /// Weight of the character n-gram group.
+    #[arg(long, default_value_t = 1.0)]
+    pub char_weight: f32,
+    /// Inner folds whose out-of-fold logits fit the temperature (0: no calibration).
+    #[arg(long, default_value_t = 3)]
+    pub calibration_folds: usize,
+    /// Seed for fold assignment.
+    #[arg(long, default_value_t = 17)]
+    pub seed: u64,
+}
+
+impl FitArgs {
+    /// The training configuration these flags describe.
+    pub fn config(&self) -> anyhow::Result<TrainConfig> {
+        let mut features = FeatureSpec::from_groups(&self.features).map_err(anyhow::Error::msg)?;
+        features.hash_bits = self.hash_bits;
+        features.min_df = self.min_df;
+        features.embedding_weight = self.embedding_weight;
+        features.structure_weight = self.structure_weight;
+        features.char_weight = self.char_weight;
+        let class_weight = match self.class_weight.as_str() {
+            "balanced" => ClassWeight::Balanced,
+            "sqrt" => ClassWeight::Sqrt,
+            "none" => ClassWeight::None,
+            other => bail!("--class-weight {other}: expected balanced, sqrt or none"),
+        };
+        Ok(TrainConfig {
+            features,
+            options: TrainOptions {
+                l2: self.l2,
+                class_weight,
+                ..TrainOptions::default()
+            },
+            calibration_folds: self.calibration_folds,
+            seed: self.seed,
+        })
+    }
+}
+
+/// Arguments of `train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    fit: FitArgs,
+    #[command(flatten)]
+    models: ModelArgs,
+    /// Where to write the head (a safetensors file with JSON metadata).
+    #[arg(long, value_name = "HEAD")]
+    out: PathBuf,
+    /// Cross-validation folds for the metrics recorded in the head (0: skip).
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// Review threshold recorded in the head (top probability below it goes to review).
+    #[arg(long, default_value_t = 0.5)]
+    review_threshold: f32,
+}
+
+/// Labelled data loaded for an axis, with the encoder when the features need it.
+pub struct Loaded {
+    /// The training set.
+    pub set: TrainSet,
+    /// Messages that could not be read.
+    pub failed: usize,
+    /// The encoder, when loaded.
+    pub encoder: Option<Encoder>,
+    /// The taxonomy.
+    pub taxonomy: Taxonomy,
+}
+
+/// The taxonomy the flags name.
+pub fn taxonomy(path: Option<&PathBuf>) -> anyhow::Result<Taxonomy> {
+    Ok(match path {
+        Some(p) => Taxonomy::load(p)?,
+        None => Taxonomy::default_taxonomy(),
+    })
+}
+
+/// Load the labelled data, map its labels onto the axis, parse every message and (when
+/// `need_encoder`) embed it.
+pub fn load(
+    data: &DataArgs,
+    spec: &FeatureSpec,
+    models: &ModelArgs,
+    need_encoder: bool,
+) -> anyhow::Result<Loaded> {
+    let taxonomy = taxonomy(data.taxonomy.as_ref())?;
+    let mut items = Vec::new();
+    for d in &data.data {
+        items.extend(dataset::load(d).with_context(|| format!("reading {}", d.display()))?);
+    }
+    let mut maps = Vec::new();
+    for m in &data.maps {
+        let (from, to) = m
+            .split_once('=')
+            .with_context(|| format!("--map {m}: expected FROM=TO"))?;
+        maps.push((from.to_string(), to.to_string()));
+    }
+    let axis = taxonomy.axis(&data.axis).cloned();
+    let map = |l: &str| -> Option<String> {
+        let l = maps
+            .iter()
+            .find(|(f, _)| f == l)
+            .map_or(l.to_string(), |(_, t)| t.clone());
+        if l.is_empty() {
+            return None;
+        }
+        match &axis {
+            Some(a) => a.resolve_label(&l).map(str::to_string),
+            None => Some(l),
+        }
+    };
+    let labels: Vec<String> = match &axis {
+        Some(a) => a.label_names(),
+        None => {
+            let mut v: Vec<String> = items.iter().filter_map(|i| map(&i.label)).collect();
+            v.sort();
+            v.dedup();
+            v
+        }
+    };
+    let unmapped = items.iter().filter(|i| map(&i.label).is_none()).count();
+    if unmapped > 0 {
+        eprintln!(
+            "note: {unmapped} messages have labels outside axis {} and are left out",
+            data.axis
+        );
+    }
+    let encoder = if need_encoder {
+        Some(models.load_encoder()?)
+    } else {
+        None
+    };
+    let cache = match (&data.cache, &encoder) {
+        (Some(dir), Some(e)) => Some(EmbeddingCache::new(dir, e.sha256())),
+        _ => None,
+    };
+    let start = Instant::now();
+    let total = items.len();
+    let mut last = 0;
+    let progress = |done: usize| {
+        if done >= last + 250 || done == total {
+            eprint!(
+                "\rembedding {done} messages ({:.0} s)   ",
+                start.elapsed().as_secs_f64()
+            );
+            last = done;
+        }
+    };
+    let (set, failed) = build_set(
+        &items,
+        labels,
+        map,
+        spec,
+        encoder.as_ref().map(|e| (e as &dyn Embed, cache.as_ref())),
+        progress,
+    )?;
+    if need_encoder {
+        eprintln!();
+    }
+    if set.is_empty() {
+        bail!("no labelled messages for axis {}", data.axis);
+    }
+    Ok(Loaded {
+        set,
+        failed,
+        encoder,
+        taxonomy,
+    })
+}
+
+/// Run `train`.
+pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
+    let config = args.fit.config()?;
+    let loaded = load(
+        &args.data,
+        &config.features,
+        &args.models,
+        config.features.embedding,
+    )?;
+    let set = &loaded.set;
+    let counts = set.counts();
+    eprintln!(
+        "{} messages ({} unreadable); {}",
+        set.len(),
+        loaded.failed,
+        set.labels
+            .iter()
+            .zip(&counts)
+            .map(|(l, c)| format!("{l} {c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let metrics = if args.folds >= 2 {
+        let start = Instant::now();
+        let probs = cross_validate(set, args.folds, &config);
+        let r = evaluate(&set.labels, &set.y, &probs, 0.95, None);
+        eprintln!(
+            "{}-fold CV: accuracy {:.3}, macro-F1 {:.3}, ECE {:.3}, accuracy at 80 % coverage {:.3} ({:.0} s)",
+            args.folds,
+            r.accuracy,
+            r.macro_f1,
+            r.ece,
+            r.at_coverage.first().map_or(f64::NAN, |p| p.accuracy),
+            start.elapsed().as_secs_f64()
+        );
+        Some(TrainingMetrics {
+            folds: args.folds,
+            accuracy: r.accuracy,
+            macro_f1: r.macro_f1,
+            ece: r.ece,
+            accuracy_at_80: r.at_coverage.first().map_or(f64::NAN, |p| p.accuracy),
+            per_label_f1: r.per_label.iter().map(|l| l.f1).collect(),
+        })
+    } else {
+        None
+    };
+    let all: Vec<usize> = (0..set.len()).collect();
+    let fitted = fit(set, &all, &config);
+    let encoder = loaded.encoder.as_ref().map(|e| EncoderRef {
+        id: e.model_id().to_string(),
+        sha256: e.sha256().to_string(),
+    });
+    let mut head = Head::from_fitted(
+        &args.data.axis,
+        set.labels.clone(),
+        fitted,
+        encoder,
+        counts,
+        config.options.clone(),
+        config.seed,
+    );
+    head.meta.review_threshold = args.review_threshold;
+    head.meta.metrics = metrics;
+    head.save(&args.out)?;
+    eprintln!(
+        "wrote {} ({} features, temperature {:.3})",
+        args.out.display(),
+        head.model.dim,
+        head.meta.calibration.temperature
+    );
+    Ok(Outcome::Ok)
+}
