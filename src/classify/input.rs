@@ -4,6 +4,7 @@
 
 use crate::email::{BodyFormat, Email};
 use crate::models::Encoder;
+use crate::text::{PrepareOptions, Prepared};
 
 use super::cache::EmbeddingCache;
 use super::dataset::{Content, Item};
@@ -12,6 +13,15 @@ use super::train::TrainSet;
 use super::{ClassifyError, Document, Embed};
 
 impl Document {
+    /// The classifier's view of a parsed and prepared email: the cleaned body (quotes,
+    /// signatures and disclaimers stripped), the truncation share of the prepared text.
+    pub fn from_prepared(email: &Email, prepared: &Prepared) -> Document {
+        let truncated = prepared.truncation.as_ref().map_or(0.0, |t| {
+            t.dropped_tokens as f32 / t.total_tokens.max(1) as f32
+        });
+        Document::from_email(email, &prepared.body, truncated)
+    }
+
     /// The classifier's view of a parsed email. `body` is the text the models see (the prepared
     /// text when the caller has it, else `email.body`); `truncated` is the share of it that did
     /// not fit the token budget.
@@ -58,7 +68,10 @@ pub fn item_document(item: &Item) -> Result<Document, ClassifyError> {
         Content::Raw(raw) => parse(raw, &item.id)?,
         Content::Text { subject, body } => Email::from_parts(None, Some(subject), body),
     };
-    Ok(Document::from_email(&email, &email.body, 0.0))
+    Ok(Document::from_prepared(
+        &email,
+        &crate::text::prepare(&email, &PrepareOptions::default()),
+    ))
 }
 
 fn parse(raw: &[u8], id: &str) -> Result<Email, ClassifyError> {

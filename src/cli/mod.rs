@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod classify;
 mod common;
 mod embed;
 mod eval;
@@ -38,6 +39,8 @@ pub enum Command {
     Embed(embed::EmbedArgs),
     /// Run the generator on PROMPT as a user chat turn; the text on stdout, counts on stderr.
     Generate(generate::GenerateArgs),
+    /// Classify each message on every axis (zero-shot taxonomy plus trained heads); JSON lines.
+    Classify(classify::ClassifyArgs),
     /// Train a classification head for an axis on labelled mail and write it to HEAD.
     Train(train::TrainArgs),
     /// Score a head, zero-shot, or a cross-validated head on labelled mail.
@@ -73,6 +76,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Models(cmd) => models::run(cmd),
         Command::Embed(args) => embed::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Classify(args) => classify::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Parse(args) => parse::run(args),
