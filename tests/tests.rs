@@ -1,1 +1,5 @@
+//! Integration tests: one binary (`cargo test --release`), one module per area.
 
+mod util;
+
+mod models;

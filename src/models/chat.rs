@@ -37,9 +37,15 @@ impl ChatTemplate {
         let mut env = Environment::new();
         minijinja_contrib::add_to_environment(&mut env);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-        env.add_function("raise_exception", |msg: String| -> Result<String, minijinja::Error> {
-            Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg))
-        });
+        env.add_function(
+            "raise_exception",
+            |msg: String| -> Result<String, minijinja::Error> {
+                Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    msg,
+                ))
+            },
+        );
         env.add_template("chat", source)
             .map_err(|e| ModelError::Template(e.to_string()))?;
         let tmpl = env
@@ -77,22 +83,46 @@ mod tests {
 
     #[test]
     fn smollm2_template_renders_chatml_with_default_system() {
-        let t = ChatTemplate::new(Some(SMOLLM2.into()), "<|im_start|>".into(), "<|im_end|>".into());
-        let out = t.render(&[Message { role: "user", content: "Hi" }]).unwrap();
+        let t = ChatTemplate::new(
+            Some(SMOLLM2.into()),
+            "<|im_start|>".into(),
+            "<|im_end|>".into(),
+        );
+        let out = t
+            .render(&[Message {
+                role: "user",
+                content: "Hi",
+            }])
+            .unwrap();
         assert_eq!(
             out,
             "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
         );
         let with_system = t
             .render(&[
-                Message { role: "system", content: "S" },
-                Message { role: "user", content: "U" },
+                Message {
+                    role: "system",
+                    content: "S",
+                },
+                Message {
+                    role: "user",
+                    content: "U",
+                },
             ])
             .unwrap();
-        assert_eq!(with_system, chatml(&[
-            Message { role: "system", content: "S" },
-            Message { role: "user", content: "U" },
-        ]));
+        assert_eq!(
+            with_system,
+            chatml(&[
+                Message {
+                    role: "system",
+                    content: "S"
+                },
+                Message {
+                    role: "user",
+                    content: "U"
+                },
+            ])
+        );
     }
 
     #[test]
@@ -102,8 +132,21 @@ mod tests {
             String::new(),
             String::new(),
         );
-        assert_eq!(t.render(&[Message { role: "user", content: "  a  " }]).unwrap(), "a");
-        let err = t.render(&[Message { role: "x", content: "" }]).unwrap_err().to_string();
+        assert_eq!(
+            t.render(&[Message {
+                role: "user",
+                content: "  a  "
+            }])
+            .unwrap(),
+            "a"
+        );
+        let err = t
+            .render(&[Message {
+                role: "x",
+                content: "",
+            }])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no x"), "{err}");
     }
 }

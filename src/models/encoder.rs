@@ -90,9 +90,14 @@ impl Encoder {
         let config = read_config(&config_file.path)?;
         let tokenizer = load_tokenizer(&tokenizer_file.path)?;
 
-        let bytes = std::fs::read(&weights_file.path).map_err(|e| ModelError::io(&weights_file.path, e))?;
-        let tensors = candle_core::safetensors::load_buffer(&bytes, device)
-            .map_err(|e| ModelError::invalid(&weights_file.path, format!("not a valid safetensors file: {e}")))?;
+        let bytes =
+            std::fs::read(&weights_file.path).map_err(|e| ModelError::io(&weights_file.path, e))?;
+        let tensors = candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| {
+            ModelError::invalid(
+                &weights_file.path,
+                format!("not a valid safetensors file: {e}"),
+            )
+        })?;
         drop(bytes);
         let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
         let bert = BertModel::load(vb, &config).map_err(|e| {

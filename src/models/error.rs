@@ -17,7 +17,9 @@ pub enum ModelError {
         reason: String,
     },
     /// The reference names no known model, folder or file.
-    #[error("unknown model '{reference}': not a manifest id, a folder, a .gguf file or hf:owner/repo")]
+    #[error(
+        "unknown model '{reference}': not a manifest id, a folder, a .gguf file or hf:owner/repo"
+    )]
     Unknown {
         /// The reference as given.
         reference: String,

@@ -16,7 +16,9 @@ use candle_core::quantized::gguf_file::{self, Content, TensorInfo};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
-use candle_transformers::models::{quantized_gemma3, quantized_llama, quantized_qwen2, quantized_qwen3};
+use candle_transformers::models::{
+    quantized_gemma3, quantized_llama, quantized_qwen2, quantized_qwen3,
+};
 use serde::Serialize;
 use tokenizers::Tokenizer;
 
@@ -33,6 +35,24 @@ pub enum WeightFormat {
     FastQ8,
     /// Use the file's formats as they are.
     Native,
+    /// Dequantise every quantised weight to f32: the file's exact weight values with no
+    /// activation quantisation. Slow and 4x the memory; the reference for accuracy checks.
+    F32,
+}
+
+impl WeightFormat {
+    /// The format a tensor stored as `t` is computed in.
+    fn target(self, t: GgmlDType) -> GgmlDType {
+        match self {
+            WeightFormat::FastQ8 if slow_format(t) => GgmlDType::Q8_0,
+            WeightFormat::F32
+                if !matches!(t, GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16) =>
+            {
+                GgmlDType::F32
+            }
+            _ => t,
+        }
+    }
 }
 
 /// How to load a generator.
@@ -165,18 +185,29 @@ impl Generator {
     ) -> Result<Self, ModelError> {
         model.expect_role(Role::Generator)?;
         let start = Instant::now();
-        let weights = model.file_with_suffix(".gguf").ok_or_else(|| ModelError::Invalid {
-            path: model.id.clone().into(),
-            reason: "no .gguf file".into(),
-        })?;
+        let weights = model
+            .file_with_suffix(".gguf")
+            .ok_or_else(|| ModelError::Invalid {
+                path: model.id.clone().into(),
+                reason: "no .gguf file".into(),
+            })?;
         let path = &weights.path;
         let file = File::open(path).map_err(|e| ModelError::io(path, e))?;
         let mut reader = BufReader::new(file);
         let content = Content::read(&mut reader)
             .map_err(|e| ModelError::invalid(path, format!("not a readable GGUF file: {e}")))?;
-        let md_str = |k: &str| content.metadata.get(k).and_then(|v| v.to_string().ok()).cloned();
+        let md_str = |k: &str| {
+            content
+                .metadata
+                .get(k)
+                .and_then(|v| v.to_string().ok())
+                .cloned()
+        };
         let arch = md_str("general.architecture").unwrap_or_default();
-        if !matches!(arch.as_str(), "llama" | "mistral" | "qwen2" | "qwen3" | "gemma3") {
+        if !matches!(
+            arch.as_str(),
+            "llama" | "mistral" | "qwen2" | "qwen3" | "gemma3"
+        ) {
             return Err(ModelError::UnsupportedArch {
                 path: path.clone(),
                 arch,
@@ -213,7 +244,13 @@ impl Generator {
             .and_then(|v| v.to_bool().ok())
             .unwrap_or(false);
         let mut stop_ids: Vec<u32> = eos.iter().map(|(id, _)| *id).collect();
-        for t in ["<|im_end|>", "<|endoftext|>", "<end_of_turn>", "<|eot_id|>", "<|end|>"] {
+        for t in [
+            "<|im_end|>",
+            "<|endoftext|>",
+            "<end_of_turn>",
+            "<|eot_id|>",
+            "<|end|>",
+        ] {
             if let Some(id) = tokenizer.token_to_id(t) {
                 if !stop_ids.contains(&id) {
                     stop_ids.push(id);
@@ -227,8 +264,12 @@ impl Generator {
         );
 
         let fmt = options.weights;
-        let model_weights = if fmt == WeightFormat::FastQ8 && needs_requant(&content) {
-            let (content, mut cursor) = requantise(&content, &mut reader, path)?;
+        let needs_requant = content
+            .tensor_infos
+            .values()
+            .any(|t| fmt.target(t.ggml_dtype) != t.ggml_dtype);
+        let model_weights = if needs_requant {
+            let (content, mut cursor) = requantise(&content, &mut reader, path, fmt)?;
             build_arch(&arch, content, &mut cursor, device, path)?
         } else {
             build_arch(&arch, content, &mut reader, device, path)?
@@ -301,9 +342,15 @@ impl Generator {
     pub fn chat_prompt(&self, system: Option<&str>, user: &str) -> Result<String, ModelError> {
         let mut messages = Vec::with_capacity(2);
         if let Some(s) = system {
-            messages.push(Message { role: "system", content: s });
+            messages.push(Message {
+                role: "system",
+                content: s,
+            });
         }
-        messages.push(Message { role: "user", content: user });
+        messages.push(Message {
+            role: "user",
+            content: user,
+        });
         self.template.render(&messages)
     }
 
@@ -401,16 +448,13 @@ fn slow_format(t: GgmlDType) -> bool {
     matches!(t, GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1)
 }
 
-fn needs_requant(content: &Content) -> bool {
-    content.tensor_infos.values().any(|t| slow_format(t.ggml_dtype))
-}
-
-/// Rewrite the tensors in slow formats as Q8_0 into an in-memory tensor area, one tensor at a
+/// Rewrite the tensors whose format `fmt` changes into an in-memory tensor area, one tensor at a
 /// time, and return a `Content` describing it.
 fn requantise<R: Read + Seek>(
     content: &Content,
     reader: &mut R,
     path: &Path,
+    fmt: WeightFormat,
 ) -> Result<(Content, Cursor<Vec<u8>>), ModelError> {
     let mut names: Vec<&String> = content.tensor_infos.keys().collect();
     names.sort();
@@ -422,9 +466,10 @@ fn requantise<R: Read + Seek>(
             .tensor(reader, name, &Device::Cpu)
             .map_err(|e| ModelError::invalid(path, format!("tensor {name}: {e}")))?;
         let last_dim = info.shape.dims().last().copied().unwrap_or(0);
-        let qt = if slow_format(info.ggml_dtype) && last_dim % GgmlDType::Q8_0.block_size() == 0 {
+        let target = fmt.target(info.ggml_dtype);
+        let qt = if target != info.ggml_dtype && last_dim % target.block_size() == 0 {
             let f = qt.dequantize(&Device::Cpu)?;
-            QTensor::quantize(&f, GgmlDType::Q8_0)?
+            QTensor::quantize(&f, target)?
         } else {
             qt
         };
@@ -457,12 +502,22 @@ fn build_arch<R: Read + Seek>(
     device: &Device,
     path: &Path,
 ) -> Result<Arch, ModelError> {
-    let bad = |e: candle_core::Error| ModelError::invalid(path, format!("cannot build the {arch} model: {e}"));
+    let bad = |e: candle_core::Error| {
+        ModelError::invalid(path, format!("cannot build the {arch} model: {e}"))
+    };
     Ok(match arch {
-        "llama" | "mistral" => Arch::Llama(quantized_llama::ModelWeights::from_gguf(content, reader, device).map_err(bad)?),
-        "qwen2" => Arch::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, reader, device).map_err(bad)?),
-        "qwen3" => Arch::Qwen3(quantized_qwen3::ModelWeights::from_gguf(content, reader, device).map_err(bad)?),
-        "gemma3" => Arch::Gemma3(quantized_gemma3::ModelWeights::from_gguf(content, reader, device).map_err(bad)?),
+        "llama" | "mistral" => Arch::Llama(
+            quantized_llama::ModelWeights::from_gguf(content, reader, device).map_err(bad)?,
+        ),
+        "qwen2" => Arch::Qwen2(
+            quantized_qwen2::ModelWeights::from_gguf(content, reader, device).map_err(bad)?,
+        ),
+        "qwen3" => Arch::Qwen3(
+            quantized_qwen3::ModelWeights::from_gguf(content, reader, device).map_err(bad)?,
+        ),
+        "gemma3" => Arch::Gemma3(
+            quantized_gemma3::ModelWeights::from_gguf(content, reader, device).map_err(bad)?,
+        ),
         other => {
             return Err(ModelError::UnsupportedArch {
                 path: path.to_path_buf(),

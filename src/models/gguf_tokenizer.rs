@@ -118,13 +118,20 @@ pub fn tokenizer_from_gguf(content: &Content, path: &Path) -> Result<Tokenizer, 
         .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", path.display())))
 }
 
-fn string_array(md: &HashMap<String, Value>, key: &str, path: &Path) -> Result<Vec<String>, ModelError> {
+fn string_array(
+    md: &HashMap<String, Value>,
+    key: &str,
+    path: &Path,
+) -> Result<Vec<String>, ModelError> {
     match md.get(key) {
         Some(Value::Array(a)) => a
             .iter()
             .map(|v| v.to_string().cloned())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ModelError::invalid(path, format!("{key}: {e}"))),
-        _ => Err(ModelError::invalid(path, format!("GGUF metadata has no {key}"))),
+        _ => Err(ModelError::invalid(
+            path,
+            format!("GGUF metadata has no {key}"),
+        )),
     }
 }

@@ -87,7 +87,10 @@ impl Manifest {
                     ));
                 }
                 if f.name.contains('/') || f.name.contains("..") {
-                    return Err(format!("model '{}': file name '{}' must be a plain name", m.id, f.name));
+                    return Err(format!(
+                        "model '{}': file name '{}' must be a plain name",
+                        m.id, f.name
+                    ));
                 }
             }
         }
@@ -126,6 +129,8 @@ mod tests {
         assert!(Manifest::parse(bad).unwrap_err().contains("64 hex"));
         let h = "0".repeat(64);
         let one = format!("[[model]]\nid='a'\nrole='encoder'\nformat='x'\n[[model.files]]\nname='f'\nsha256='{h}'\n");
-        assert!(Manifest::parse(&format!("{one}{one}")).unwrap_err().contains("twice"));
+        assert!(Manifest::parse(&format!("{one}{one}"))
+            .unwrap_err()
+            .contains("twice"));
     }
 }

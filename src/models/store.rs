@@ -278,11 +278,15 @@ impl Store {
                 reference: reference.to_string(),
             });
         }
-        let cache = self.options.hf_cache.as_ref().ok_or_else(|| ModelError::NotCached {
-            reference: reference.to_string(),
-            file: file.unwrap_or("(any)").to_string(),
-            cache: PathBuf::from("(no hub cache configured)"),
-        })?;
+        let cache = self
+            .options
+            .hf_cache
+            .as_ref()
+            .ok_or_else(|| ModelError::NotCached {
+                reference: reference.to_string(),
+                file: file.unwrap_or("(any)").to_string(),
+                cache: PathBuf::from("(no hub cache configured)"),
+            })?;
         let snapshot = snapshot_dir(&cache.0, repo);
         let wanted: Vec<String> = match file {
             Some(f) => vec![f.to_string()],
@@ -306,9 +310,15 @@ impl Store {
         };
         let mut files = Vec::new();
         for name in &wanted {
-            let path = match snapshot.as_ref().map(|d| d.join(name)).filter(|p| p.is_file()) {
+            let path = match snapshot
+                .as_ref()
+                .map(|d| d.join(name))
+                .filter(|p| p.is_file())
+            {
                 Some(p) => p,
-                None if self.options.allow_download => self.download(reference, cache, repo, name)?,
+                None if self.options.allow_download => {
+                    self.download(reference, cache, repo, name)?
+                }
                 None => {
                     return Err(ModelError::NotCached {
                         reference: reference.to_string(),
@@ -383,7 +393,11 @@ impl Store {
         repo: &str,
         file: &str,
     ) -> Result<PathBuf, ModelError> {
-        tracing::info!(reference, file, "downloading model file (downloads allowed)");
+        tracing::info!(
+            reference,
+            file,
+            "downloading model file (downloads allowed)"
+        );
         self.api(reference, cache)?
             .model(repo.to_string())
             .get(file)
@@ -429,7 +443,11 @@ fn choose_files(reference: &str, listed: &[String]) -> Result<Vec<String>, Model
                 reference,
                 format!(
                     "{n} .gguf files in this repository; name one as {reference}:FILE ({})",
-                    ggufs.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    ggufs
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ))
         }
@@ -452,7 +470,8 @@ fn choose_files(reference: &str, listed: &[String]) -> Result<Vec<String>, Model
 }
 
 fn has_ext(path: &Path, ext: &str) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
 }
 
 fn list_with_ext(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, ModelError> {
@@ -496,12 +515,17 @@ mod tests {
             choose_files("hf:a/b", &l(&["README.md", "m.Q4.gguf"])).unwrap(),
             vec!["m.Q4.gguf"]
         );
-        let err = choose_files("hf:a/b", &l(&["x.gguf", "y.gguf"])).unwrap_err().to_string();
+        let err = choose_files("hf:a/b", &l(&["x.gguf", "y.gguf"]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("hf:a/b:FILE"), "{err}");
         assert_eq!(
-            choose_files("hf:a/b", &l(&["config.json", "tokenizer.json", "model.safetensors"]))
-                .unwrap()
-                .len(),
+            choose_files(
+                "hf:a/b",
+                &l(&["config.json", "tokenizer.json", "model.safetensors"])
+            )
+            .unwrap()
+            .len(),
             3
         );
     }
@@ -512,6 +536,9 @@ mod tests {
         let f = dir.path().join("x");
         std::fs::write(&f, b"hello\n").unwrap();
         // `printf 'hello\n' | git hash-object --stdin`
-        assert_eq!(git_blob_sha1(&f).unwrap(), "ce013625030ba8dba906f756967f9e9ca394464a");
+        assert_eq!(
+            git_blob_sha1(&f).unwrap(),
+            "ce013625030ba8dba906f756967f9e9ca394464a"
+        );
     }
 }

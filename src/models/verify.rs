@@ -155,7 +155,10 @@ mod tests {
         let again = HashCache::new(Some(dir.path().join("cache.json")));
         assert_eq!(again.entries.lock().unwrap().len(), 1);
         let err = again.verify(&f, &"0".repeat(64)).unwrap_err().to_string();
-        assert!(err.contains(abc) && err.contains(&"0".repeat(64)) && err.contains("w.bin"), "{err}");
+        assert!(
+            err.contains(abc) && err.contains(&"0".repeat(64)) && err.contains("w.bin"),
+            "{err}"
+        );
     }
 
     #[test]
