@@ -46,7 +46,10 @@ fn hf_cache_dir() -> Option<PathBuf> {
 impl ModelArgs {
     /// Open the model store these flags name.
     pub fn store(&self) -> anyhow::Result<Store> {
-        let dir = self.models_dir.clone().unwrap_or_else(super::default_models_dir);
+        let dir = self
+            .models_dir
+            .clone()
+            .unwrap_or_else(super::default_models_dir);
         Store::open_with(
             &dir,
             StoreOptions {
@@ -80,7 +83,8 @@ impl ModelArgs {
     pub fn load_encoder(&self) -> anyhow::Result<Encoder> {
         let store = self.store()?;
         let model = self.resolve(&store, Role::Encoder)?;
-        Encoder::load(&model, &self.device()?).with_context(|| format!("loading encoder {}", model.id))
+        Encoder::load(&model, &self.device()?)
+            .with_context(|| format!("loading encoder {}", model.id))
     }
 
     /// Load the generator.

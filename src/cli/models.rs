@@ -38,7 +38,10 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<Outcome> {
         ModelsCommand::List { models, json } => {
             let store = models.store()?;
             if !json {
-                println!("{:<30} {:<10} {:<12} {:<10} INSTALLED", "ID", "ROLE", "FORMAT", "LICENCE");
+                println!(
+                    "{:<30} {:<10} {:<12} {:<10} INSTALLED",
+                    "ID", "ROLE", "FORMAT", "LICENCE"
+                );
             }
             for m in &store.manifest().models {
                 let installed = m
@@ -59,7 +62,11 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<Outcome> {
                         m.role,
                         m.format,
                         m.licence,
-                        if installed { "yes" } else { "no (run models/fetch)" }
+                        if installed {
+                            "yes"
+                        } else {
+                            "no (run models/fetch)"
+                        }
                     );
                 }
             }
@@ -68,7 +75,12 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<Outcome> {
         ModelsCommand::Verify { models, refs } => {
             let store = models.store()?;
             let refs: Vec<String> = if refs.is_empty() {
-                store.manifest().models.iter().map(|m| m.id.clone()).collect()
+                store
+                    .manifest()
+                    .models
+                    .iter()
+                    .map(|m| m.id.clone())
+                    .collect()
             } else {
                 refs
             };
@@ -77,7 +89,11 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<Outcome> {
                 match store.resolve(r) {
                     Ok(m) => {
                         for f in &m.files {
-                            let pin = if f.pinned { "verified" } else { "hashed (no pin)" };
+                            let pin = if f.pinned {
+                                "verified"
+                            } else {
+                                "hashed (no pin)"
+                            };
                             println!("ok  {}  {}  {}  {pin}", m.id, f.sha256, f.path.display());
                         }
                     }
@@ -98,7 +114,10 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<Outcome> {
             let m = store.resolve(&id)?;
             let path = match m.role {
                 Role::Generator => m.weights().map(|f| f.path.clone()),
-                Role::Encoder => m.files.first().and_then(|f| f.path.parent().map(|p| p.to_path_buf())),
+                Role::Encoder => m
+                    .files
+                    .first()
+                    .and_then(|f| f.path.parent().map(|p| p.to_path_buf())),
             };
             match path {
                 Some(p) => println!("{}", p.display()),
