@@ -10,6 +10,7 @@ mod cli;
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     cli::init_tracing(args.log_json);
+    cli::configure_threads(&args);
     match cli::run(args) {
         Ok(code) => code.into(),
         Err(err) => {

@@ -43,6 +43,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<Outcome> {
         temperature: args.temperature,
         top_p: args.top_p,
         seed: args.seed,
+        ..GenOpts::default()
     };
     let out = generator.chat(args.system.as_deref(), &prompt, &opts)?;
     println!("{}", out.text.trim());

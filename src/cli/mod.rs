@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod classify;
 mod common;
 mod embed;
@@ -24,6 +25,11 @@ pub struct Cli {
     /// Write logs as JSON lines on stderr (content is never logged above trace level).
     #[arg(long, global = true)]
     pub log_json: bool,
+    /// CPU threads per model operation. Default: all cores for single-model commands; 1 for
+    /// commands that run both models side by side (each model then owns a core, and no thread
+    /// waits at a barrier for another model's work).
+    #[arg(long, global = true, env = "MAILROOM_THREADS")]
+    pub threads: Option<usize>,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -39,6 +45,8 @@ pub enum Command {
     Embed(embed::EmbedArgs),
     /// Run the generator on PROMPT as a user chat turn; the text on stdout, counts on stderr.
     Generate(generate::GenerateArgs),
+    /// Measure model speed on this machine (embeddings/s, prompt and decode tokens/s, RSS).
+    Bench(bench::BenchArgs),
     /// Classify each message on every axis (zero-shot taxonomy plus trained heads); JSON lines.
     Classify(classify::ClassifyArgs),
     /// Train a classification head for an axis on labelled mail and write it to HEAD.
@@ -70,12 +78,39 @@ impl From<Outcome> for ExitCode {
     }
 }
 
+/// Set the number of threads candle uses for each operation. Must run before any model code:
+/// candle builds its thread pool once, from `CANDLE_NUM_THREADS`, on first use.
+pub fn configure_threads(cli: &Cli) {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_some() && cli.threads.is_none() {
+        return; // the operator's own setting
+    }
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let threads = cli
+        .threads
+        .unwrap_or(if cli.command.runs_models_side_by_side() {
+            1
+        } else {
+            cores
+        });
+    std::env::set_var("CANDLE_NUM_THREADS", threads.max(1).to_string());
+}
+
+impl Command {
+    /// Whether this command keeps the encoder and the generator busy at the same time.
+    fn runs_models_side_by_side(&self) -> bool {
+        false
+    }
+}
+
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Models(cmd) => models::run(cmd),
         Command::Embed(args) => embed::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Classify(args) => classify::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),

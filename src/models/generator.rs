@@ -73,6 +73,8 @@ pub struct GenOpts {
     pub top_p: Option<f64>,
     /// Seed for sampling.
     pub seed: u64,
+    /// Keep generating past end-of-turn tokens (for benchmarks that need a fixed length).
+    pub ignore_eos: bool,
 }
 
 impl Default for GenOpts {
@@ -82,6 +84,7 @@ impl Default for GenOpts {
             temperature: None,
             top_p: None,
             seed: 299_792_458,
+            ignore_eos: false,
         }
     }
 }
@@ -415,7 +418,7 @@ impl Generator {
         let mut tokens = Vec::new();
         let mut pos = prompt.len();
         let stop = loop {
-            if self.stop_ids.contains(&next) {
+            if !opts.ignore_eos && self.stop_ids.contains(&next) {
                 break StopReason::Eos;
             }
             tokens.push(next);

@@ -1,0 +1,305 @@
+//! `mailroom bench [--json]`: how fast the models run on this machine, with deterministic inputs
+//! and warm-up runs excluded. Speed goals are ratios against baselines measured in the same run
+//! (`benches/compare/`); this command supplies mailroom's side.
+
+use std::time::Instant;
+
+use clap::Args;
+use mailroom::models::{Encoder, GenOpts, Generator};
+use serde::Serialize;
+
+use super::{ModelArgs, Outcome};
+
+/// Arguments of `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    models: ModelArgs,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Seconds to spend on each measurement (after one warm-up run).
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Prompt tokens for the generator measurement.
+    #[arg(long, default_value_t = 256)]
+    prompt_tokens: usize,
+    /// New tokens for the generator measurement.
+    #[arg(long, default_value_t = 64)]
+    new_tokens: usize,
+    /// Skip the generator.
+    #[arg(long)]
+    no_generator: bool,
+    /// Skip the encoder.
+    #[arg(long)]
+    no_encoder: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    mailroom_version: &'static str,
+    machine: Machine,
+    encoder: Option<EncoderReport>,
+    generator: Option<GeneratorReport>,
+    peak_rss_mb: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct Machine {
+    cpu: String,
+    cores: usize,
+    threads: usize,
+    cpu_features: Vec<&'static str>,
+    build_target_features: Vec<&'static str>,
+    profile: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct EncoderReport {
+    id: String,
+    sha256: String,
+    load_ms: f64,
+    embeddings_per_s: Vec<EmbedPoint>,
+}
+
+#[derive(Debug, Serialize)]
+struct EmbedPoint {
+    batch: usize,
+    tokens: usize,
+    per_s: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct GeneratorReport {
+    id: String,
+    sha256: String,
+    weights: mailroom::models::WeightFormat,
+    load_ms: f64,
+    prompt_tokens: usize,
+    prompt_tok_s: f64,
+    new_tokens: usize,
+    decode_tok_s: f64,
+}
+
+/// A deterministic, varied English text (no randomness: the same tokens every run).
+fn filler() -> String {
+    let words = "the council received your request about the housing benefit payment for march \
+                 and will reply within ten working days please quote reference number when you \
+                 write again we apologise for the delay caused by the system upgrade last week";
+    let mut s = String::new();
+    for i in 0..40 {
+        s.push_str(words);
+        s.push_str(&format!(" paragraph {i}. "));
+    }
+    s
+}
+
+/// Run `f` once to warm up, then repeatedly for about `seconds`; returns runs per second.
+fn rate(seconds: f64, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
+    f()?;
+    let start = Instant::now();
+    let mut runs = 0usize;
+    while runs < 3 || start.elapsed().as_secs_f64() < seconds {
+        f()?;
+        runs += 1;
+    }
+    Ok(runs as f64 / start.elapsed().as_secs_f64())
+}
+
+fn bench_encoder(enc: &Encoder, seconds: f64) -> anyhow::Result<EncoderReport> {
+    let full = enc.encode(&filler())?; // [CLS] … [SEP], max_len tokens
+    let mut points = Vec::new();
+    for tokens in [128usize, 256] {
+        let tokens = tokens.min(full.len());
+        let mut ids = full[..tokens - 1].to_vec();
+        ids.push(*full.last().unwrap_or(&0));
+        for batch in [1usize, 8, 32] {
+            let inputs = vec![ids.clone(); batch];
+            let per_s = rate(seconds, || {
+                enc.embed_ids(&inputs)?;
+                Ok(())
+            })? * batch as f64;
+            points.push(EmbedPoint {
+                batch,
+                tokens,
+                per_s,
+            });
+        }
+    }
+    Ok(EncoderReport {
+        id: enc.model_id().to_string(),
+        sha256: enc.sha256().to_string(),
+        load_ms: enc.load_ms(),
+        embeddings_per_s: points,
+    })
+}
+
+fn bench_generator(gen: &mut Generator, args: &BenchArgs) -> anyhow::Result<GeneratorReport> {
+    let ids = gen.tokenize(&filler())?;
+    anyhow::ensure!(ids.len() >= args.prompt_tokens, "filler text too short");
+    let prompt = &ids[..args.prompt_tokens];
+    let opts = GenOpts {
+        max_new_tokens: args.new_tokens,
+        ignore_eos: true,
+        ..GenOpts::default()
+    };
+    gen.generate(prompt, &opts)?; // warm-up
+    let (mut prompt_s, mut decode_s, mut decoded) = (0.0, 0.0, 0usize);
+    let start = Instant::now();
+    let mut runs = 0;
+    while runs < 2 || start.elapsed().as_secs_f64() < args.seconds {
+        let g = gen.generate(prompt, &opts)?;
+        prompt_s += g.prompt_ms / 1e3;
+        decode_s += g.decode_ms / 1e3;
+        // The first new token comes out of the prompt pass.
+        decoded += g.tokens.len().saturating_sub(1);
+        runs += 1;
+    }
+    Ok(GeneratorReport {
+        id: gen.model_id().to_string(),
+        sha256: gen.sha256().to_string(),
+        weights: gen.weight_format(),
+        load_ms: gen.load_ms(),
+        prompt_tokens: args.prompt_tokens,
+        prompt_tok_s: (args.prompt_tokens * runs) as f64 / prompt_s,
+        new_tokens: args.new_tokens,
+        decode_tok_s: decoded as f64 / decode_s,
+    })
+}
+
+/// The machine: CPU model, cores, SIMD features, and what this binary was compiled for.
+fn machine() -> Machine {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    #[allow(unused_mut)]
+    let mut cpu_features = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        for (name, on) in [
+            ("sse4.2", std::arch::is_x86_feature_detected!("sse4.2")),
+            ("avx", std::arch::is_x86_feature_detected!("avx")),
+            ("avx2", std::arch::is_x86_feature_detected!("avx2")),
+            ("fma", std::arch::is_x86_feature_detected!("fma")),
+            ("f16c", std::arch::is_x86_feature_detected!("f16c")),
+            ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
+            (
+                "avx512vnni",
+                std::arch::is_x86_feature_detected!("avx512vnni"),
+            ),
+            ("avxvnni", std::arch::is_x86_feature_detected!("avxvnni")),
+        ] {
+            if on {
+                cpu_features.push(name);
+            }
+        }
+    }
+    let build_target_features = [
+        ("avx", cfg!(target_feature = "avx")),
+        ("avx2", cfg!(target_feature = "avx2")),
+        ("fma", cfg!(target_feature = "fma")),
+        ("f16c", cfg!(target_feature = "f16c")),
+        ("avx512f", cfg!(target_feature = "avx512f")),
+        ("neon", cfg!(target_feature = "neon")),
+    ]
+    .into_iter()
+    .filter_map(|(n, on)| on.then_some(n))
+    .collect();
+    Machine {
+        cpu,
+        cores: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        threads: std::env::var("CANDLE_NUM_THREADS")
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(candle_core::utils::get_num_threads),
+        cpu_features,
+        build_target_features,
+        profile: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+    }
+}
+
+/// Peak resident set size of this process in MB (Linux), from `VmHWM`.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Run `bench`.
+pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
+    let encoder = if args.no_encoder {
+        None
+    } else {
+        let enc = args.models.load_encoder()?;
+        Some(bench_encoder(&enc, args.seconds)?)
+    };
+    let generator = if args.no_generator {
+        None
+    } else {
+        let mut gen = args.models.load_generator()?;
+        Some(bench_generator(&mut gen, &args)?)
+    };
+    let report = Report {
+        mailroom_version: mailroom::VERSION,
+        machine: machine(),
+        encoder,
+        generator,
+        peak_rss_mb: peak_rss_mb(),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_table(&report);
+    }
+    Ok(Outcome::Ok)
+}
+
+fn print_table(r: &Report) {
+    let m = &r.machine;
+    println!(
+        "mailroom {} on {} ({} cores, {} threads)",
+        r.mailroom_version, m.cpu, m.cores, m.threads
+    );
+    println!(
+        "cpu features: {}; built for: {}",
+        m.cpu_features.join(" "),
+        m.build_target_features.join(" ")
+    );
+    if let Some(e) = &r.encoder {
+        println!("\nencoder {} (load {:.0} ms)", e.id, e.load_ms);
+        println!("  {:>6} {:>7} {:>14}", "batch", "tokens", "embeddings/s");
+        for p in &e.embeddings_per_s {
+            println!("  {:>6} {:>7} {:>14.1}", p.batch, p.tokens, p.per_s);
+        }
+    }
+    if let Some(g) = &r.generator {
+        println!(
+            "\ngenerator {} ({:?} weights, load {:.0} ms)",
+            g.id, g.weights, g.load_ms
+        );
+        println!(
+            "  prompt  {:>4} tokens: {:>8.1} tok/s",
+            g.prompt_tokens, g.prompt_tok_s
+        );
+        println!(
+            "  decode  {:>4} tokens: {:>8.1} tok/s",
+            g.new_tokens, g.decode_tok_s
+        );
+    }
+    if let Some(rss) = r.peak_rss_mb {
+        println!("\npeak RSS: {rss:.0} MB");
+    }
+}
