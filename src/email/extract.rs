@@ -20,12 +20,13 @@ pub(super) fn extract(raw: &[u8], limits: &Limits) -> Result<Email, EmailError> 
     }
 
     let mut warnings = Vec::new();
-    let (body, body_format) = body_of(&msg, limits, &mut warnings);
+    let (body, body_format) = body_of(&msg, &mut warnings);
     let attachments = attachments_of(&msg);
 
     let precedence = header_text(&msg, "Precedence").map(|s| s.to_ascii_lowercase());
     let auto_submitted = header_text(&msg, "Auto-Submitted").map(|s| s.to_ascii_lowercase());
-    let list_id = text_of(msg.list_id()).map(|s| s.trim().to_string());
+    // mail-parser reads List-Id as an address list; the raw value is what people recognise.
+    let list_id = header_text(&msg, "List-Id");
     let subject = msg.subject().map(|s| s.trim().to_string());
     let from = msg.from().and_then(|a| mailboxes(a).into_iter().next());
 
@@ -147,11 +148,7 @@ fn count_parts(msg: &mail_parser::Message<'_>) -> usize {
 
 /// Choose the body: text/plain parts in order (HTML parts mixed in rendered to text), else the
 /// HTML parts rendered, else nothing.
-fn body_of(
-    msg: &mail_parser::Message<'_>,
-    limits: &Limits,
-    warnings: &mut Vec<String>,
-) -> (String, BodyFormat) {
+fn body_of(msg: &mail_parser::Message<'_>, warnings: &mut Vec<String>) -> (String, BodyFormat) {
     let mut pieces: Vec<String> = Vec::new();
     let mut any_plain = false;
     for &id in &msg.text_body {
@@ -166,7 +163,7 @@ fn body_of(
             }
             PartType::Html(h) => {
                 note_part(part, id, warnings);
-                pieces.push(html::render(h, limits.max_html, warnings));
+                pieces.push(html::html_to_text(h));
             }
             _ => {}
         }
@@ -182,7 +179,7 @@ fn body_of(
         };
         if let PartType::Html(h) = &part.body {
             note_part(part, id, warnings);
-            pieces.push(html::render(h, limits.max_html, warnings));
+            pieces.push(html::html_to_text(h));
         }
     }
     let body = pieces.join("\n\n");
@@ -244,7 +241,7 @@ fn finish(mut body: String, warnings: &mut Vec<String>) -> String {
 }
 
 /// Map a C1 control (U+0080..U+009F) to the Windows-1252 character with that byte value.
-fn cp1252_c1(c: char) -> char {
+pub(super) fn cp1252_c1(c: char) -> char {
     const MAP: [char; 32] = [
         '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž',
         '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}',
@@ -332,15 +329,6 @@ fn ids_of(v: &HeaderValue<'_>) -> Vec<String> {
     .into_iter()
     .filter(|s| !s.is_empty())
     .collect()
-}
-
-fn text_of(v: &HeaderValue<'_>) -> Option<String> {
-    match v {
-        HeaderValue::Text(t) => Some(t.to_string()),
-        HeaderValue::TextList(l) => Some(l.join(", ")),
-        _ => None,
-    }
-    .filter(|s| !s.trim().is_empty())
 }
 
 /// The text of a header mail-parser does not model (Precedence, Auto-Submitted).

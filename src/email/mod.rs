@@ -27,9 +27,6 @@ pub const DEFAULT_MAX_SIZE: usize = 25 * 1024 * 1024;
 pub const DEFAULT_MAX_DEPTH: usize = 32;
 /// Default cap on MIME parts in one message, nested messages included.
 pub const DEFAULT_MAX_PARTS: usize = 1_000;
-/// Default cap on the HTML rendered with the full renderer; larger HTML uses a plain tag
-/// stripper (linear time), and the email gets a warning.
-pub const DEFAULT_MAX_HTML: usize = 2 * 1024 * 1024;
 
 /// Caps applied while reading and parsing one message. Over a cap, the message is an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +37,6 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most MIME parts accepted, nested messages included.
     pub max_parts: usize,
-    /// Largest HTML body, in bytes, given to the full HTML renderer.
-    pub max_html: usize,
 }
 
 impl Default for Limits {
@@ -50,7 +45,6 @@ impl Default for Limits {
             max_size: DEFAULT_MAX_SIZE,
             max_depth: DEFAULT_MAX_DEPTH,
             max_parts: DEFAULT_MAX_PARTS,
-            max_html: DEFAULT_MAX_HTML,
         }
     }
 }

@@ -13,11 +13,13 @@ use serde::Serialize;
 use crate::email::Email;
 
 mod budget;
+mod language;
 mod normalize;
 mod quotes;
 mod signature;
 
 pub use budget::{estimate_tokens, Truncation, MARKER};
+use normalize::join_lines;
 pub use normalize::normalize;
 pub use quotes::is_forward_subject;
 
@@ -125,8 +127,6 @@ pub struct Prepared {
 const MAX_SUBJECT_CHARS: usize = 300;
 /// Attachment names listed in the header lines.
 const MAX_ATTACHMENTS_LISTED: usize = 10;
-/// Characters given to the language detector.
-const LANGUAGE_SAMPLE: usize = 2_000;
 
 /// Prepare `email` for the models.
 pub fn prepare(email: &Email, opts: &PrepareOptions<'_>) -> Prepared {
@@ -138,7 +138,10 @@ pub fn prepare(email: &Email, opts: &PrepareOptions<'_>) -> Prepared {
     let header = header_lines(email);
     let header_tokens = count(&header);
     let body_budget = opts.max_tokens.saturating_sub(header_tokens);
-    let (fitted, truncation) = budget::fit(&body, body_budget, opts.head_fraction, count);
+    let (fitted, truncation, body_tokens) = match opts.count_tokens {
+        Some(f) => budget::fit(&body, body_budget, opts.head_fraction, f),
+        None => budget::fit_estimated(&body, body_budget, opts.head_fraction),
+    };
     let text = if header.is_empty() {
         fitted
     } else if fitted.is_empty() {
@@ -147,8 +150,13 @@ pub fn prepare(email: &Email, opts: &PrepareOptions<'_>) -> Prepared {
         format!("{header}\n{fitted}")
     };
     let language = detect_language(&body, email.subject.as_deref());
+    // The estimate is additive over whitespace-separated pieces; a real tokenizer is asked.
+    let tokens = match (opts.count_tokens, &truncation) {
+        (None, None) => header_tokens + body_tokens,
+        _ => count(&text),
+    };
     Prepared {
-        tokens: count(&text),
+        tokens,
         text,
         body,
         removed,
@@ -173,7 +181,7 @@ fn clean_body(email: &Email, opts: &PrepareOptions<'_>) -> (String, Vec<Removed>
     if opts.strip_signatures {
         kept = signature::strip_signature(&kept, &mut removed);
     }
-    let cleaned = normalize(&kept.join("\n"));
+    let cleaned = join_lines(&kept);
     if cleaned.is_empty() && !normalized.is_empty() {
         // Everything looked like quote or signature: better the whole text than nothing.
         return (normalized, Vec::new());
@@ -217,18 +225,11 @@ fn header_lines(email: &Email) -> String {
 }
 
 fn detect_language(body: &str, subject: Option<&str>) -> Option<Language> {
-    let mut sample: String = body.chars().take(LANGUAGE_SAMPLE).collect();
-    if sample.chars().filter(|c| c.is_alphabetic()).count() < 20 {
-        if let Some(s) = subject {
-            sample = format!("{s}\n{sample}");
-        }
+    let letters = body.chars().filter(|c| c.is_alphabetic()).take(20).count();
+    match subject {
+        Some(s) if letters < 20 => language::detect(&format!("{s}\n{body}")),
+        _ => language::detect(body),
     }
-    let info = whatlang::detect(&sample)?;
-    Some(Language {
-        code: info.lang().code(),
-        confidence: info.confidence(),
-        reliable: info.is_reliable(),
-    })
 }
 
 #[cfg(test)]

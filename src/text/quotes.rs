@@ -79,6 +79,18 @@ pub fn is_forward_subject(subject: &str) -> bool {
     FORWARD_SUBJECT.is_match(subject)
 }
 
+/// Whether any rule could match a line starting like this one: the first letters of every
+/// pattern above (forward markers, separators, header blocks, attributions, `>`).
+fn may_start_rule(line: &str) -> bool {
+    let Some(first) = line.chars().next() else {
+        return false;
+    };
+    matches!(
+        first.to_ascii_lowercase(),
+        '>' | '-' | '_' | '*' | 'b' | 'd' | 'a' | 'f' | 'v' | 'o' | 'l' | 'e' | 'i'
+    )
+}
+
 fn is_quote(line: &str) -> bool {
     line.starts_with('>')
 }
@@ -166,6 +178,12 @@ pub fn strip_quotes<'a>(
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
+        // Most lines start with a letter that no rule below starts with: keep them cheaply.
+        if !may_start_rule(line) {
+            kept.push(line);
+            i += 1;
+            continue;
+        }
         let nothing_above = kept.iter().all(|l| l.is_empty());
 
         // Forward markers: drop the marker and the header block, keep the forwarded text.

@@ -66,8 +66,13 @@ pub fn strip_signature<'a>(lines: &[&'a str], removed: &mut Vec<Removed>) -> Vec
         }
     }
 
-    // Mobile footers, with at most 4 lines after them.
-    if let Some(i) = lines[..end].iter().rposition(|l| MOBILE.is_match(l)) {
+    // Mobile footers, with at most 4 lines after them (so only the last 10 lines are searched).
+    let tail = end.saturating_sub(10);
+    if let Some(i) = lines[tail..end]
+        .iter()
+        .rposition(|l| MOBILE.is_match(l))
+        .map(|i| i + tail)
+    {
         if non_blank(&lines[i + 1..end]) <= 4 {
             cut.push((RemovedKind::Signature, i, end));
             end = i;

@@ -291,6 +291,7 @@ impl Inputs {
         }
         let display = path.display().to_string();
         let file = File::open(path).map_err(read_err)?;
+        let len = meta.len();
         let mut buf = BufReader::with_capacity(1 << 16, file);
         let head = buf.fill_buf().map_err(read_err)?;
         let kind = sniff(path, head);
@@ -302,11 +303,38 @@ impl Inputs {
                 Box::new(jsonl::JsonlReader::new(Box::new(buf), display, self.limits))
             }
             kind => {
-                let content = read_capped(path, self.limits.max_size);
+                let max = self.limits.max_size;
+                let content = if len > max as u64 {
+                    Err(EmailError::TooLarge {
+                        size: len,
+                        limit: max as u64,
+                    })
+                } else {
+                    read_rest(buf, len as usize, max)
+                        .map_err(read_err)
+                        .and_then(|raw| {
+                            // The file may have grown since its size was read.
+                            if raw.len() > max {
+                                Err(EmailError::TooLarge {
+                                    size: raw.len() as u64,
+                                    limit: max as u64,
+                                })
+                            } else {
+                                Ok(raw)
+                            }
+                        })
+                };
                 Box::new(std::iter::once(single_item(display, kind, content)))
             }
         }))
     }
+}
+
+/// Read what is left of `input`, at most `max + 1` bytes (the caller checks the size).
+fn read_rest(input: impl Read, hint: usize, max: usize) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(hint.min(max) + 1);
+    input.take(max as u64 + 1).read_to_end(&mut out)?;
+    Ok(out)
 }
 
 /// A single-message item from raw bytes.
