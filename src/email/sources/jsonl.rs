@@ -24,7 +24,7 @@ struct Record {
 }
 
 pub(super) struct JsonlReader {
-    input: Box<dyn BufRead>,
+    input: Box<dyn BufRead + Send>,
     path: String,
     limits: Limits,
     index: u64,
@@ -33,7 +33,7 @@ pub(super) struct JsonlReader {
 }
 
 impl JsonlReader {
-    pub(super) fn new(input: Box<dyn BufRead>, path: String, limits: Limits) -> Self {
+    pub(super) fn new(input: Box<dyn BufRead + Send>, path: String, limits: Limits) -> Self {
         JsonlReader {
             input,
             path,

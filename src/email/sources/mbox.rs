@@ -13,7 +13,7 @@ use super::{scan_message_id, Content, Item, Provenance, SourceKind};
 use crate::email::{EmailError, Limits};
 
 pub(super) struct MboxReader {
-    input: Box<dyn BufRead>,
+    input: Box<dyn BufRead + Send>,
     path: String,
     limits: Limits,
     index: u64,
@@ -33,7 +33,7 @@ struct Line {
 }
 
 impl MboxReader {
-    pub(super) fn new(input: Box<dyn BufRead>, path: String, limits: Limits) -> Self {
+    pub(super) fn new(input: Box<dyn BufRead + Send>, path: String, limits: Limits) -> Self {
         MboxReader {
             input,
             path,

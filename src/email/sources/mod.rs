@@ -195,7 +195,7 @@ pub(crate) struct Item {
 }
 
 /// A reader of one file or stream that yields messages.
-type Reader = Box<dyn Iterator<Item = Item>>;
+type Reader = Box<dyn Iterator<Item = Item> + Send>;
 
 /// The iterator returned by [`read_inputs`].
 pub struct Inputs {
@@ -354,7 +354,7 @@ fn single_item(path: String, kind: SourceKind, content: Result<Vec<u8>, EmailErr
 
 /// A reader for stdin: mbox when it starts with `From `, JSON lines when it starts with `{`,
 /// else one message.
-fn stream_reader(mut input: Box<dyn BufRead>, path: String, limits: Limits) -> Reader {
+fn stream_reader(mut input: Box<dyn BufRead + Send>, path: String, limits: Limits) -> Reader {
     let head = match input.fill_buf() {
         Ok(h) => h,
         Err(source) => {
