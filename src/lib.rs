@@ -35,6 +35,7 @@ pub mod classify;
 pub mod email;
 pub mod error;
 pub mod models;
+pub mod pipeline;
 pub mod summarize;
 pub mod text;
 

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod classify;
 mod common;
+mod triage;
 mod embed;
 mod eval;
 mod generate;
@@ -45,6 +46,8 @@ pub enum Command {
     Embed(embed::EmbedArgs),
     /// Run the generator on PROMPT as a user chat turn; the text on stdout, counts on stderr.
     Generate(generate::GenerateArgs),
+    /// Triage messages: classify on every axis, summarise, one record per message.
+    Triage(triage::TriageArgs),
     /// Measure model speed on this machine (embeddings/s, prompt and decode tokens/s, RSS).
     Bench(bench::BenchArgs),
     /// Classify each message on every axis (zero-shot taxonomy plus trained heads); JSON lines.
@@ -95,12 +98,16 @@ pub fn configure_threads(cli: &Cli) {
             cores
         });
     std::env::set_var("CANDLE_NUM_THREADS", threads.max(1).to_string());
+    // candle's f32 matrix products use rayon's pool; keep it to the same size.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() || cli.threads.is_some() {
+        std::env::set_var("RAYON_NUM_THREADS", threads.max(1).to_string());
+    }
 }
 
 impl Command {
     /// Whether this command keeps the encoder and the generator busy at the same time.
     fn runs_models_side_by_side(&self) -> bool {
-        false
+        matches!(self, Command::Triage(_))
     }
 }
 
@@ -111,6 +118,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Embed(args) => embed::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Triage(args) => triage::run(args),
         Command::Classify(args) => classify::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
