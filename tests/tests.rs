@@ -2,4 +2,6 @@
 
 mod util;
 
+mod classify;
+
 mod models;

@@ -121,8 +121,13 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 5)]
     folds: usize,
     /// Review threshold recorded in the head (top probability below it goes to review).
-    #[arg(long, default_value_t = 0.5)]
-    review_threshold: f32,
+    /// Default: the cross-validated threshold that reaches --target-precision on the decided
+    /// mail, or 0.5 without cross-validation.
+    #[arg(long)]
+    review_threshold: Option<f32>,
+    /// Precision the default review threshold aims for.
+    #[arg(long, default_value_t = 0.95)]
+    target_precision: f64,
 }
 
 /// Labelled data loaded for an axis, with the encoder when the features need it.
@@ -260,10 +265,20 @@ pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let mut cv_threshold = None;
     let metrics = if args.folds >= 2 {
         let start = Instant::now();
         let probs = cross_validate(set, args.folds, &config);
-        let r = evaluate(&set.labels, &set.y, &probs, 0.95, None);
+        let r = evaluate(&set.labels, &set.y, &probs, args.target_precision, None);
+        cv_threshold = r.threshold_for_target.as_ref().map(|p| p.threshold as f32);
+        if let Some(p) = &r.threshold_for_target {
+            eprintln!(
+                "precision {:.2} on decided mail at threshold {:.3}: {:.1} % decided without review",
+                args.target_precision,
+                p.threshold,
+                100.0 * p.coverage
+            );
+        }
         eprintln!(
             "{}-fold CV: accuracy {:.3}, macro-F1 {:.3}, ECE {:.3}, accuracy at 80 % coverage {:.3} ({:.0} s)",
             args.folds,
@@ -299,7 +314,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
         config.options.clone(),
         config.seed,
     );
-    head.meta.review_threshold = args.review_threshold;
+    head.meta.review_threshold = args.review_threshold.or(cv_threshold).unwrap_or(0.5);
     head.meta.metrics = metrics;
     head.save(&args.out)?;
     eprintln!(
