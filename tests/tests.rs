@@ -5,3 +5,8 @@ mod util;
 mod classify;
 
 mod models;
+mod triage;
+
+mod email;
+
+mod text;

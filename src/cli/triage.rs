@@ -151,7 +151,9 @@ pub fn run(args: TriageArgs) -> anyhow::Result<Outcome> {
         SummaryMode::Abstractive => Some(args.models.load_generator()?),
         _ => None,
     };
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let jobs = args.jobs.unwrap_or(match summary {
         SummaryMode::Abstractive => cores.saturating_sub(1).max(1),
         _ => cores,
@@ -190,12 +192,16 @@ pub fn run(args: TriageArgs) -> anyhow::Result<Outcome> {
             let (file, state) = resume::open_for_resume(path)
                 .with_context(|| format!("resuming {}", path.display()))?;
             if state.torn_bytes > 0 {
-                eprintln!("resume: cut a torn last record ({} bytes); it will be redone", state.torn_bytes);
+                eprintln!(
+                    "resume: cut a torn last record ({} bytes); it will be redone",
+                    state.torn_bytes
+                );
             }
             (Box::new(file), state.done)
         }
         Some(path) => {
-            let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+            let file =
+                File::create(path).with_context(|| format!("creating {}", path.display()))?;
             (Box::new(file), Default::default())
         }
         None => (Box::new(std::io::stdout().lock()), Default::default()),
@@ -236,8 +242,10 @@ fn progress_bar(force: bool, inputs: &[PathBuf], limits: Limits) -> ProgressBar 
     }
     let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     pb.set_style(
-        ProgressStyle::with_template("{spinner} {pos}/{len} messages  {per_sec}  elapsed {elapsed}  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ProgressStyle::with_template(
+            "{spinner} {pos}/{len} messages  {per_sec}  elapsed {elapsed}  eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     if !inputs.iter().any(|p| p.as_os_str() == "-") {
         let inputs = inputs.to_vec();
@@ -261,13 +269,26 @@ impl<'a> RecordWriter<'a> {
     fn new(mut out: Box<dyn Write + 'a>, format: Format, axes: &[String]) -> std::io::Result<Self> {
         match format {
             Format::Csv => {
-                let mut header = vec!["id".to_string(), "from".into(), "subject".into(), "date".into()];
+                let mut header = vec![
+                    "id".to_string(),
+                    "from".into(),
+                    "subject".into(),
+                    "date".into(),
+                ];
                 for a in axes {
                     header.push(a.clone());
                     header.push(format!("{a}_probability"));
                 }
                 header.extend(["needs_review", "review", "summary", "error"].map(String::from));
-                writeln!(out, "{}", header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","))?;
+                writeln!(
+                    out,
+                    "{}",
+                    header
+                        .iter()
+                        .map(|h| csv_field(h))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )?;
             }
             Format::Table => {
                 let mut line = format!("{:<28}", "ID");
@@ -279,7 +300,11 @@ impl<'a> RecordWriter<'a> {
             }
             Format::Jsonl => {}
         }
-        Ok(RecordWriter { out, format, axes: axes.to_vec() })
+        Ok(RecordWriter {
+            out,
+            format,
+            axes: axes.to_vec(),
+        })
     }
 
     fn write(&mut self, o: &Output) -> std::io::Result<()> {
@@ -320,7 +345,12 @@ impl<'a> RecordWriter<'a> {
                 }
                 f.push(r.needs_review.to_string());
                 f.push(review_text(r));
-                f.push(r.summary.as_ref().map(|s| s.text.clone()).unwrap_or_default());
+                f.push(
+                    r.summary
+                        .as_ref()
+                        .map(|s| s.text.clone())
+                        .unwrap_or_default(),
+                );
                 f.push(String::new());
             }
             Output::Error(e) => {
@@ -345,10 +375,19 @@ impl<'a> RecordWriter<'a> {
                     line.push_str(&format!(" {:<24}", truncate(&cell, 24)));
                 }
                 let summary = r.summary.as_ref().map(|s| s.text.as_str()).unwrap_or("");
-                line.push_str(&format!(" {:<7} {}", if r.needs_review { "yes" } else { "no" }, truncate(summary, 100)));
+                line.push_str(&format!(
+                    " {:<7} {}",
+                    if r.needs_review { "yes" } else { "no" },
+                    truncate(summary, 100)
+                ));
                 line
             }
-            Output::Error(e) => format!("{:<28} ERROR {}: {}", id(&e.id), e.error.stage, truncate(&e.error.message, 100)),
+            Output::Error(e) => format!(
+                "{:<28} ERROR {}: {}",
+                id(&e.id),
+                e.error.stage,
+                truncate(&e.error.message, 100)
+            ),
         }
     }
 }

@@ -31,7 +31,7 @@ pub use record::{
 };
 
 use crate::classify::{
-    ClassifyError, Classifier, Document, Embed, Head, ReviewPolicy, Taxonomy, ZeroShot,
+    Classifier, ClassifyError, Document, Embed, Head, ReviewPolicy, Taxonomy, ZeroShot,
 };
 use crate::email::{Content, Email, Limits, Message};
 use crate::models::{Encoder, Generator};
@@ -166,7 +166,9 @@ impl<F: FnMut(&Output) -> std::io::Result<()>> Reorder<F> {
     fn push(&mut self, seq: usize, out: Output) {
         self.waiting.insert(seq, out);
         while self.failure.is_none() {
-            let Some(out) = self.waiting.remove(&self.next) else { break };
+            let Some(out) = self.waiting.remove(&self.next) else {
+                break;
+            };
             self.next += 1;
             match &out {
                 Output::Record(r) => {
@@ -378,7 +380,11 @@ impl Engine {
         }
     }
 
-    fn summarise_all(&self, rx: Receiver<(usize, Pending)>, tx: std::sync::mpsc::SyncSender<(usize, Output)>) {
+    fn summarise_all(
+        &self,
+        rx: Receiver<(usize, Pending)>,
+        tx: std::sync::mpsc::SyncSender<(usize, Output)>,
+    ) {
         for (seq, pending) in rx {
             if tx.send((seq, self.finish(pending))).is_err() {
                 return;
@@ -399,7 +405,8 @@ impl Engine {
             max_tokens: self.config.max_tokens,
             ..PrepareOptions::default()
         };
-        let mut parsed: Vec<(usize, Message, Result<Parsed, Output>)> = Vec::with_capacity(batch.len());
+        let mut parsed: Vec<(usize, Message, Result<Parsed, Output>)> =
+            Vec::with_capacity(batch.len());
         for (seq, m) in batch {
             let sha = input_sha256(&m);
             let t = Instant::now();
@@ -415,11 +422,23 @@ impl Engine {
                         prepare_ms: ms(t),
                         ..StageTimings::default()
                     };
-                    Ok(Parsed { email, prepared, doc, sha: sha.unwrap_or_default(), timings })
+                    Ok(Parsed {
+                        email,
+                        prepared,
+                        doc,
+                        sha: sha.unwrap_or_default(),
+                        timings,
+                    })
                 }
                 Err(e) => {
                     let stage = if m.content.is_err() { "read" } else { "parse" };
-                    Err(error_output(&m, sha, stage, e.kind().to_string(), format!("{e:#}")))
+                    Err(error_output(
+                        &m,
+                        sha,
+                        stage,
+                        e.kind().to_string(),
+                        format!("{e:#}"),
+                    ))
                 }
             };
             parsed.push((seq, m, slot));
@@ -460,18 +479,40 @@ impl Engine {
             let embedding = match embeddings.next() {
                 Some(Ok(v)) => Some(v),
                 Some(Err(msg)) => {
-                    out.push((seq, Err(error_output(&m, Some(p.sha), "classify", "encoder".into(), msg))));
+                    out.push((
+                        seq,
+                        Err(error_output(
+                            &m,
+                            Some(p.sha),
+                            "classify",
+                            "encoder".into(),
+                            msg,
+                        )),
+                    ));
                     continue;
                 }
                 None => None,
             };
             let mut timings = p.timings;
-            timings.embed_ms = if embedding.is_some() { embed_share } else { 0.0 };
+            timings.embed_ms = if embedding.is_some() {
+                embed_share
+            } else {
+                0.0
+            };
             let t = Instant::now();
             let classification = match self.classifier.classify(&p.doc, embedding.as_deref()) {
                 Ok(c) => c,
                 Err(e) => {
-                    out.push((seq, Err(error_output(&m, Some(p.sha), "classify", "classifier".into(), format!("{e:#}")))));
+                    out.push((
+                        seq,
+                        Err(error_output(
+                            &m,
+                            Some(p.sha),
+                            "classify",
+                            "classifier".into(),
+                            format!("{e:#}"),
+                        )),
+                    ));
                     continue;
                 }
             };
@@ -498,7 +539,9 @@ impl Engine {
                 review: if p.email.is_clean() {
                     Vec::new()
                 } else {
-                    vec![ReviewNote::UncleanParse { warnings: p.email.warnings.clone() }]
+                    vec![ReviewNote::UncleanParse {
+                        warnings: p.email.warnings.clone(),
+                    }]
                 },
                 summary: None,
                 truncation: p.prepared.truncation.clone(),
@@ -514,7 +557,16 @@ impl Engine {
                 match self.summarizer.extractive(&self.encoder, &pending.input) {
                     Ok(s) => pending.record.summary = Some(s),
                     Err(e) => {
-                        out.push((seq, Err(error_output(&m, Some(pending.record.input_sha256), "summarize", "encoder".into(), format!("{e:#}")))));
+                        out.push((
+                            seq,
+                            Err(error_output(
+                                &m,
+                                Some(pending.record.input_sha256),
+                                "summarize",
+                                "encoder".into(),
+                                format!("{e:#}"),
+                            )),
+                        ));
                         continue;
                     }
                 }
@@ -535,7 +587,8 @@ impl Engine {
                         Ok(g) => g,
                         Err(poisoned) => poisoned.into_inner(),
                     };
-                    self.summarizer.abstractive(&mut gen, Some(&self.encoder), &p.input)
+                    self.summarizer
+                        .abstractive(&mut gen, Some(&self.encoder), &p.input)
                 }
                 None => unreachable_no_generator(),
             };
@@ -565,13 +618,21 @@ impl Engine {
                 if matches!(reason, crate::classify::ReviewReason::UncleanParse) {
                     continue; // recorded once, with its warnings
                 }
-                notes.push(ReviewNote::Axis { axis: a.axis.clone(), reason: reason.clone() });
+                notes.push(ReviewNote::Axis {
+                    axis: a.axis.clone(),
+                    reason: reason.clone(),
+                });
             }
         }
         if let Some(s) = &r.summary {
             if !s.faithfulness.passed() && s.faithfulness.checked {
                 notes.push(ReviewNote::UnfaithfulSummary {
-                    unsupported: s.faithfulness.unsupported.iter().map(|u| u.text.clone()).collect(),
+                    unsupported: s
+                        .faithfulness
+                        .unsupported
+                        .iter()
+                        .map(|u| u.text.clone())
+                        .collect(),
                 });
             }
         }
@@ -587,10 +648,12 @@ impl Engine {
 
 /// An abstractive engine always has a generator: [`Engine::new`] refuses otherwise.
 fn unreachable_no_generator() -> Result<Summary, crate::summarize::SummaryError> {
-    Err(crate::summarize::SummaryError::Model(crate::models::ModelError::Invalid {
-        path: "generator".into(),
-        reason: "no generator loaded".into(),
-    }))
+    Err(crate::summarize::SummaryError::Model(
+        crate::models::ModelError::Invalid {
+            path: "generator".into(),
+            reason: "no generator loaded".into(),
+        },
+    ))
 }
 
 fn redact_record(r: &mut Record) {
@@ -628,7 +691,11 @@ fn redact_record(r: &mut Record) {
 fn input_sha256(m: &Message) -> Option<String> {
     match &m.content {
         Ok(Content::Raw(raw)) => Some(sha256_hex(raw)),
-        Ok(Content::Parts { from, subject, body }) => {
+        Ok(Content::Parts {
+            from,
+            subject,
+            body,
+        }) => {
             let v = serde_json::json!({"from": from, "subject": subject, "body": body});
             Some(sha256_hex(v.to_string().as_bytes()))
         }
@@ -636,13 +703,23 @@ fn input_sha256(m: &Message) -> Option<String> {
     }
 }
 
-fn error_output(m: &Message, sha: Option<String>, stage: &'static str, kind: String, message: String) -> Output {
+fn error_output(
+    m: &Message,
+    sha: Option<String>,
+    stage: &'static str,
+    kind: String,
+    message: String,
+) -> Output {
     Output::Error(Box::new(ErrorRecord {
         schema: RECORD_SCHEMA,
         id: m.id.clone(),
         source: m.provenance.clone(),
         input_sha256: sha,
-        error: ErrorBody { stage, kind, message },
+        error: ErrorBody {
+            stage,
+            kind,
+            message,
+        },
         mailroom_version: crate::VERSION,
     }))
 }
