@@ -144,6 +144,7 @@ pub const STRUCTURE_NAMES: &[&str] = &[
     "subject_empty",
     "subject_uppercase_ratio",
     "log_words",
+    "no_own_text",
 ];
 
 /// Names of the header-flag features, in order.
@@ -331,6 +332,7 @@ pub fn structure(doc: &Document) -> Vec<f32> {
         f32::from(subj.is_empty()),
         subj_upper / subj_letters,
         ln(words) / 8.0,
+        f32::from(doc.own_words < 3),
     ]
 }
 
@@ -560,6 +562,15 @@ mod tests {
         assert_eq!(s[1], 1.0);
         let s = structure(&doc("Report", "Please see the attached report."));
         assert_eq!(s[6], 1.0);
+    }
+
+    #[test]
+    fn a_forward_without_a_note_has_no_own_text() {
+        let fwd = "-----Original Message-----\nFrom: x\nSubject: news\n\nLong forwarded text here";
+        assert_eq!(crate::classify::own_words(fwd), 0);
+        assert_eq!(crate::classify::own_words("FYI see below\n> quoted\n"), 3);
+        let d = Document::new("Fwd: news", fwd);
+        assert_eq!(*structure(&d).last().unwrap(), 1.0);
     }
 
     #[test]

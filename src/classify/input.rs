@@ -35,6 +35,7 @@ impl Document {
             auto_reply: email.is_auto_reply,
             clean: email.is_clean(),
             truncated,
+            own_words: super::own_words(&email.body),
         }
     }
 }

@@ -62,14 +62,41 @@ pub struct Document {
     pub clean: bool,
     /// Share of the message's text that did not fit the token budget (0 = nothing dropped).
     pub truncated: f32,
+    /// Words the sender wrote above any forwarded or quoted message (a forward with no note of
+    /// its own has 0).
+    pub own_words: usize,
+}
+
+/// Words written above the first forwarded or original-message marker, quoted lines skipped.
+pub fn own_words(body: &str) -> usize {
+    let mut n = 0;
+    for line in body.lines() {
+        let t = line.trim_start();
+        let lower = t.to_ascii_lowercase();
+        if lower.starts_with("-----original message")
+            || lower.starts_with("----- original message")
+            || lower.starts_with("begin forwarded message")
+            || (lower.starts_with("-----") && lower.contains("forward"))
+            || (lower.starts_with("on ") && lower.trim_end().ends_with("wrote:"))
+        {
+            break;
+        }
+        if t.starts_with('>') {
+            continue;
+        }
+        n += t.split_whitespace().count();
+    }
+    n
 }
 
 impl Document {
     /// A clean document from a subject and a body.
     pub fn new(subject: impl Into<String>, body: impl Into<String>) -> Self {
+        let body = body.into();
         Document {
             subject: subject.into(),
-            body: body.into(),
+            own_words: own_words(&body),
+            body,
             clean: true,
             ..Document::default()
         }
