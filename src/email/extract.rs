@@ -7,21 +7,51 @@ use super::{html, Attachment, BodyFormat, Email, EmailError, Limits, Mailbox};
 
 /// Parse `raw` and build the [`Email`], enforcing `limits` on depth and part count.
 pub(super) fn extract(raw: &[u8], limits: &Limits) -> Result<Email, EmailError> {
-    let msg = MessageParser::default()
-        .parse(raw)
-        .ok_or(EmailError::NotAMessage {
-            reason: "no header found",
-        })?;
+    let msg = match MessageParser::default().parse(raw) {
+        Some(m) if !m.headers().is_empty() => m,
+        _ => return Ok(headerless(raw)),
+    };
     check_structure(&msg, limits)?;
-    if msg.headers().is_empty() {
-        return Err(EmailError::NotAMessage {
-            reason: "no header found",
-        });
-    }
 
     let mut warnings = Vec::new();
-    let (body, body_format) = body_of(&msg, &mut warnings);
-    let attachments = attachments_of(&msg);
+    for (id, part) in msg.parts.iter().enumerate() {
+        // A message with headers and no body at all is flagged by mail-parser, but nothing
+        // was lost.
+        let empty = matches!(&part.body, PartType::Text(t) if t.is_empty());
+        if part.is_encoding_problem && !empty {
+            push_once(
+                &mut warnings,
+                format!("broken MIME structure or encoding in part {id}"),
+            );
+        }
+    }
+    // mail-parser files a text part cut off by a missing boundary under attachments; it is
+    // the sender's text, so it belongs to the body.
+    let recovered: Vec<u32> = msg
+        .attachments
+        .iter()
+        .copied()
+        .filter(|&id| {
+            msg.parts.get(id as usize).is_some_and(|p| {
+                p.is_encoding_problem
+                    && matches!(p.body, PartType::Text(_))
+                    && p.attachment_name().is_none()
+            })
+        })
+        .collect();
+    let (mut body, mut body_format) = body_of(&msg, &mut warnings);
+    for &id in &recovered {
+        if let Some(PartType::Text(t)) = msg.parts.get(id as usize).map(|p| &p.body) {
+            if !t.trim().is_empty() {
+                if !body.is_empty() {
+                    body.push_str("\n\n");
+                }
+                body.push_str(&finish(t.to_string(), &mut warnings));
+                body_format = BodyFormat::Plain;
+            }
+        }
+    }
+    let attachments = attachments_of(&msg, &recovered);
 
     let precedence = header_text(&msg, "Precedence").map(|s| s.to_ascii_lowercase());
     let auto_submitted = header_text(&msg, "Auto-Submitted").map(|s| s.to_ascii_lowercase());
@@ -71,6 +101,24 @@ pub(super) fn extract(raw: &[u8], limits: &Limits) -> Result<Email, EmailError> 
         size: raw.len(),
         warnings,
     })
+}
+
+/// Text without any header (a body pasted into a file, a digest fragment): the whole input is
+/// the body, and the email is marked unclean.
+fn headerless(raw: &[u8]) -> Email {
+    let mut warnings = vec!["no header found; the whole input is read as the body".to_string()];
+    let body = finish(String::from_utf8_lossy(raw).into_owned(), &mut warnings);
+    Email {
+        body_format: if body.trim().is_empty() {
+            BodyFormat::None
+        } else {
+            BodyFormat::Plain
+        },
+        body,
+        size: raw.len(),
+        warnings,
+        ..Email::default()
+    }
 }
 
 /// Subjects that automatic replies use, in the languages we support best.
@@ -157,12 +205,12 @@ fn body_of(msg: &mail_parser::Message<'_>, warnings: &mut Vec<String>) -> (Strin
         };
         match &part.body {
             PartType::Text(t) if !t.trim().is_empty() => {
-                note_part(part, id, warnings);
+                note_part(part, warnings);
                 any_plain = true;
                 pieces.push(t.to_string());
             }
             PartType::Html(h) => {
-                note_part(part, id, warnings);
+                note_part(part, warnings);
                 pieces.push(html::html_to_text(h));
             }
             _ => {}
@@ -178,7 +226,7 @@ fn body_of(msg: &mail_parser::Message<'_>, warnings: &mut Vec<String>) -> (Strin
             continue;
         };
         if let PartType::Html(h) = &part.body {
-            note_part(part, id, warnings);
+            note_part(part, warnings);
             pieces.push(html::html_to_text(h));
         }
     }
@@ -190,14 +238,8 @@ fn body_of(msg: &mail_parser::Message<'_>, warnings: &mut Vec<String>) -> (Strin
     }
 }
 
-/// Record charset fallbacks and broken MIME for a body part.
-fn note_part(part: &MessagePart<'_>, id: u32, warnings: &mut Vec<String>) {
-    if part.is_encoding_problem {
-        push_once(
-            warnings,
-            format!("broken MIME structure or encoding in part {id}"),
-        );
-    }
+/// Record charset fallbacks for a body part.
+fn note_part(part: &MessagePart<'_>, warnings: &mut Vec<String>) {
     if let Some(cs) = part.content_type().and_then(|ct| ct.attribute("charset")) {
         let known = mail_parser::decoders::charsets::map::charset_decoder(cs.as_bytes()).is_some()
             || is_utf8_name(cs);
@@ -262,9 +304,10 @@ fn push_once(warnings: &mut Vec<String>, w: String) {
 }
 
 /// Attachments in message order: name, type, decoded size. Nested messages count as one.
-fn attachments_of(msg: &mail_parser::Message<'_>) -> Vec<Attachment> {
+fn attachments_of(msg: &mail_parser::Message<'_>, skip: &[u32]) -> Vec<Attachment> {
     msg.attachments
         .iter()
+        .filter(|id| !skip.contains(id))
         .filter_map(|&id| msg.parts.get(id as usize))
         .map(|part| {
             let mime_type = part

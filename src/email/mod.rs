@@ -283,11 +283,20 @@ pub fn parse_with(raw: &[u8], limits: &Limits) -> Result<Email, EmailError> {
         });
     }
     let raw = skip_mbox_from_line(raw);
-    if raw.iter().all(u8::is_ascii_whitespace) {
+    // Blank lines (or a line of spaces) before the first header are export junk, not an empty
+    // header block: real mail in the wild starts that way.
+    let start = raw.iter().position(|b| !b.is_ascii_whitespace()).map(|i| {
+        raw[..i]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |nl| nl + 1)
+    });
+    let Some(start) = start else {
         return Err(EmailError::NotAMessage {
             reason: "empty input",
         });
-    }
+    };
+    let raw = &raw[start..];
     // mail-parser promises never to panic; this guard keeps that promise true for our callers
     // even if a future version breaks it. The fuzz target checks `ParserFailed` never happens.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

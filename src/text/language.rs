@@ -135,11 +135,26 @@ pub fn detect(text: &str) -> Option<Language> {
         Some((i, _)) => &sample[..i],
         None => sample,
     };
-    let info = whatlang::detect(short)?;
-    Some(Language {
+    let info = whatlang::detect(short);
+    if let Some(info) = info.as_ref().filter(|i| i.is_reliable()) {
+        return Some(Language {
+            code: info.lang().code(),
+            confidence: info.confidence(),
+            reliable: true,
+        });
+    }
+    // Short text: a weak stop-word lead beats an unreliable trigram guess.
+    if best >= 2 && best >= 2 * second {
+        return Some(Language {
+            code: STOP_WORDS[order[0]].0,
+            confidence: 0.5 * (best - second) as f64 / best as f64,
+            reliable: false,
+        });
+    }
+    info.filter(|i| i.confidence() >= 0.2).map(|info| Language {
         code: info.lang().code(),
         confidence: info.confidence(),
-        reliable: info.is_reliable(),
+        reliable: false,
     })
 }
 
