@@ -10,3 +10,5 @@ mod triage;
 mod email;
 
 mod text;
+
+mod summarize;

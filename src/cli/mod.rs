@@ -12,9 +12,11 @@ mod common;
 mod triage;
 mod embed;
 mod eval;
+mod eval_summaries;
 mod generate;
 mod models;
 mod parse;
+mod summarize;
 mod train;
 
 pub use common::{init_tracing, ModelArgs};
@@ -58,6 +60,10 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Parse and prepare mail; one JSON line per message with exactly what the models see.
     Parse(parse::ParseArgs),
+    /// Summarise each message (abstractive or extractive, checked against the source); JSON lines.
+    Summarize(summarize::SummarizeArgs),
+    /// Score summaries against reference summaries: ROUGE-1/2/L, faithfulness, speed, baselines.
+    EvalSummaries(eval_summaries::EvalSummariesArgs),
 }
 
 /// How a command ended, as an exit code.
@@ -123,6 +129,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Parse(args) => parse::run(args),
+        Command::Summarize(args) => summarize::run(args),
+        Command::EvalSummaries(args) => eval_summaries::run(args),
     }
 }
 

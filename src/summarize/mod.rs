@@ -44,8 +44,8 @@ pub const DEFAULT_INPUT_TOKENS: usize = 512;
 /// Default most chunks summarised for one long message.
 pub const DEFAULT_MAX_CHUNKS: usize = 4;
 /// Default lead bias of extractive selection (see [`extractive::scores`]); measured on AESLC
-/// dev with `mailroom eval-summaries` (0.0, 0.1, 0.2, 0.4 compared; see the issue note).
-pub const DEFAULT_LEAD_BIAS: f32 = 0.2;
+/// dev (400 items, headline): lead bias 0.0 → ROUGE-1 23.1, 0.2 → 32.1, 0.5 → 35.8, 1.0 → 36.3.
+pub const DEFAULT_LEAD_BIAS: f32 = 1.0;
 
 /// How a summary is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
