@@ -34,6 +34,7 @@
 pub mod classify;
 pub mod email;
 pub mod error;
+pub mod http;
 pub mod models;
 pub mod pipeline;
 pub mod summarize;

@@ -16,6 +16,7 @@ mod eval_summaries;
 mod generate;
 mod models;
 mod parse;
+mod serve;
 mod summarize;
 mod train;
 
@@ -60,6 +61,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Parse and prepare mail; one JSON line per message with exactly what the models see.
     Parse(parse::ParseArgs),
+    /// Serve the HTTP API (triage, classify, summarize, health, metrics, OpenAPI).
+    Serve(serve::ServeArgs),
     /// Summarise each message (abstractive or extractive, checked against the source); JSON lines.
     Summarize(summarize::SummarizeArgs),
     /// Score summaries against reference summaries: ROUGE-1/2/L, faithfulness, speed, baselines.
@@ -113,7 +116,7 @@ pub fn configure_threads(cli: &Cli) {
 impl Command {
     /// Whether this command keeps the encoder and the generator busy at the same time.
     fn runs_models_side_by_side(&self) -> bool {
-        matches!(self, Command::Triage(_))
+        matches!(self, Command::Triage(_) | Command::Serve(_))
     }
 }
 
@@ -129,6 +132,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Parse(args) => parse::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Summarize(args) => summarize::run(args),
         Command::EvalSummaries(args) => eval_summaries::run(args),
     }

@@ -1,0 +1,220 @@
+//! The OpenAPI 3.1 document served at `/openapi.json`. Written by hand next to the routes; a
+//! test checks that it lists exactly [`super::ROUTES`] and that each of them answers.
+
+use serde_json::{json, Value};
+
+use super::HttpConfig;
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    })
+}
+
+fn message_body(many: bool) -> Value {
+    let json_schema = if many {
+        json!({"oneOf": [
+            {"$ref": "#/components/schemas/Message"},
+            {"type": "array", "items": {"$ref": "#/components/schemas/Message"}, "minItems": 1}
+        ]})
+    } else {
+        json!({"$ref": "#/components/schemas/Message"})
+    };
+    json!({
+        "required": true,
+        "content": {
+            "message/rfc822": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": json_schema}
+        }
+    })
+}
+
+fn model_errors(mut responses: Value) -> Value {
+    let extra = [
+        ("400", "Malformed JSON."),
+        (
+            "401",
+            "Missing or wrong bearer token (when the server has one).",
+        ),
+        ("413", "The body is larger than the server's cap."),
+        (
+            "415",
+            "Content-Type is neither application/json nor message/rfc822.",
+        ),
+        (
+            "422",
+            "Invalid request, or a message that cannot be read or parsed.",
+        ),
+        (
+            "429",
+            "The model queue is full; retry after the Retry-After header's seconds.",
+        ),
+        (
+            "503",
+            "Models not ready yet (Retry-After), or the request timed out.",
+        ),
+        ("500", "Internal error (details are logged, not returned)."),
+    ];
+    if let Some(map) = responses.as_object_mut() {
+        for (code, text) in extra {
+            map.insert(code.to_string(), error_response(text));
+        }
+    }
+    responses
+}
+
+fn json_ok(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
+}
+
+/// The document, with the server's limits in the descriptions.
+pub fn document(config: &HttpConfig) -> Value {
+    let record = json!({"$ref": "#/components/schemas/Record"});
+    let secured = json!([{"bearer": []}]);
+    let open: Value = json!([]);
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "mailroom",
+            "version": crate::VERSION,
+            "description": format!(
+                "Classify and summarise email on your own machine. Bodies up to {} bytes; \
+                 at most {} messages per /v1/triage array; requests time out after {} s.",
+                config.max_body_bytes, config.max_messages, config.request_timeout.as_secs()
+            )
+        },
+        "paths": {
+            "/v1/triage": {"post": {
+                "operationId": "triage",
+                "summary": "Classify on every axis and summarise one message (or an array of a few).",
+                "security": secured,
+                "requestBody": message_body(true),
+                "responses": model_errors(json!({"200": json_ok(
+                    "The record (for one message) or the outputs in order (for an array: records and error records).",
+                    json!({"oneOf": [record, {"type": "array", "items": {"oneOf": [record, {"$ref": "#/components/schemas/ErrorRecord"}]}}]})
+                )}))
+            }},
+            "/v1/classify": {"post": {
+                "operationId": "classify",
+                "summary": "Classify one message on every axis (no summary).",
+                "security": secured,
+                "requestBody": message_body(false),
+                "responses": model_errors(json!({"200": json_ok("The record, with `summary` null.", record)}))
+            }},
+            "/v1/summarize": {"post": {
+                "operationId": "summarize",
+                "summary": "Summarise one message (checked against the source).",
+                "security": secured,
+                "requestBody": message_body(false),
+                "responses": model_errors(json!({"200": json_ok(
+                    "The message id, source and summary, as `mailroom summarize` writes them.",
+                    json!({"type": "object", "required": ["id", "source", "summary"], "properties": {
+                        "id": {"type": "string"}, "source": {"type": "object"}, "summary": {"type": "object"}
+                    }})
+                )}))
+            }},
+            "/v1/models": {"get": {
+                "operationId": "models",
+                "summary": "The models (ids, SHA-256, roles), the axes and the taxonomy.",
+                "security": secured,
+                "responses": {
+                    "200": json_ok("The models.", json!({"$ref": "#/components/schemas/Models"})),
+                    "401": error_response("Missing or wrong bearer token."),
+                    "503": error_response("Models not ready yet.")
+                }
+            }},
+            "/healthz": {"get": {
+                "operationId": "healthz",
+                "summary": "The process is up (never needs a token).",
+                "security": open,
+                "responses": {"200": json_ok("Up.", json!({"type": "object"}))}
+            }},
+            "/readyz": {"get": {
+                "operationId": "readyz",
+                "summary": "The models are loaded and warmed (never needs a token).",
+                "security": open,
+                "responses": {
+                    "200": json_ok("Ready.", json!({"type": "object"})),
+                    "503": error_response("Loading, warming up, or shutting down.")
+                }
+            }},
+            "/metrics": {"get": {
+                "operationId": "metrics",
+                "summary": "Prometheus text: requests by route and status, latency histograms, queue depth, tokens generated, labels per axis, review rate.",
+                "security": secured,
+                "responses": {
+                    "200": {"description": "Prometheus text exposition format 0.0.4.", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                    "401": error_response("Missing or wrong bearer token.")
+                }
+            }},
+            "/openapi.json": {"get": {
+                "operationId": "openapi",
+                "summary": "This document.",
+                "security": secured,
+                "responses": {
+                    "200": json_ok("The OpenAPI document.", json!({"type": "object"})),
+                    "401": error_response("Missing or wrong bearer token.")
+                }
+            }}
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                    "type": "object", "required": ["code", "message"], "properties": {
+                        "code": {"type": "string", "enum": [
+                            "bad_json", "invalid_request", "unprocessable_message", "unsupported_media_type",
+                            "body_too_large", "unauthorized", "not_found", "method_not_allowed",
+                            "overloaded", "not_ready", "timeout", "internal"
+                        ]},
+                        "message": {"type": "string"}
+                    }
+                }}},
+                "Message": {
+                    "type": "object",
+                    "description": "Either `raw` (the whole RFC 822 message) or `body` with optional `from` and `subject`. `id` names the message in the record (default: its Message-ID, else a server-made id).",
+                    "additionalProperties": false,
+                    "properties": {
+                        "id": {"type": "string", "maxLength": 512},
+                        "raw": {"type": "string"},
+                        "from": {"type": "string"},
+                        "subject": {"type": "string"},
+                        "body": {"type": "string"}
+                    }
+                },
+                "Record": {
+                    "type": "object",
+                    "description": "The triage record (schema `mailroom.triage/1`), as `mailroom triage` writes it.",
+                    "required": ["schema", "id", "source", "input_sha256", "classification", "needs_review", "review", "models", "mailroom_version"],
+                    "properties": {
+                        "schema": {"type": "string"},
+                        "id": {"type": "string"},
+                        "classification": {"type": "array", "items": {"type": "object"}},
+                        "needs_review": {"type": "boolean"},
+                        "summary": {"type": ["object", "null"]}
+                    }
+                },
+                "ErrorRecord": {
+                    "type": "object",
+                    "required": ["schema", "id", "source", "error"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "error": {"type": "object", "properties": {
+                            "stage": {"type": "string"}, "kind": {"type": "string"}, "message": {"type": "string"}
+                        }}
+                    }
+                },
+                "Models": {"type": "object", "properties": {
+                    "models": {"type": "array", "items": {"type": "object", "properties": {
+                        "id": {"type": "string"}, "sha256": {"type": "string"},
+                        "role": {"type": "string", "enum": ["encoder", "generator", "head"]},
+                        "used_by": {"type": "array", "items": {"type": "string"}}
+                    }}},
+                    "axes": {"type": "array", "items": {"type": "string"}},
+                    "taxonomy": {"type": ["object", "null"]}
+                }}
+            }
+        }
+    })
+}
