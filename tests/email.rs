@@ -384,3 +384,39 @@ fn mime_tests_corpus_every_message_gives_a_record() {
     // No hang: the corpus reads in well under a second here; a minute means a runaway.
     assert!(secs < 60.0, "took {secs:.1} s");
 }
+
+/// `mailroom parse`: one JSON line per message, error records, exit codes 0 / 1 / 2.
+#[test]
+fn parse_command_records_and_exit_codes() {
+    let ok = util::fixture("eml/rfc/006.eml");
+    let out = util::mailroom(&["parse", ok.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["id"], "006-alt@example.org");
+    assert_eq!(line["source"]["kind"], "eml");
+    assert!(line["prepared"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("From: Sam Green"));
+
+    let folder = util::fixture("eml/malformed");
+    let out = util::mailroom(&["parse", folder.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let err = lines.iter().find(|l| l.get("error").is_some()).unwrap();
+    assert_eq!(err["error"]["kind"], "not_a_message");
+    assert!(err["id"].as_str().unwrap().ends_with("015.eml"));
+
+    let out = util::mailroom(&["parse", "/nonexistent/mailroom-test"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -86,8 +86,8 @@ impl Renderer {
             }
             i = lt;
             let rest = &html[i..];
-            if rest.starts_with("<!--") {
-                i += rest[4..].find("-->").map_or(rest.len(), |p| p + 7);
+            if let Some(comment) = rest.strip_prefix("<!--") {
+                i += comment.find("-->").map_or(rest.len(), |p| p + 7);
                 continue;
             }
             if rest.starts_with("<!") || rest.starts_with("<?") {

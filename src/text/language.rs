@@ -151,11 +151,14 @@ pub fn detect(text: &str) -> Option<Language> {
             reliable: false,
         });
     }
-    info.filter(|i| i.confidence() >= 0.2).map(|info| Language {
-        code: info.lang().code(),
-        confidence: info.confidence(),
-        reliable: false,
-    })
+    // An unreliable trigram guess is still worth giving outside the Latin script (few
+    // languages share each other script) or when fairly confident.
+    info.filter(|i| i.confidence() >= 0.2 || i.script() != whatlang::Script::Latin)
+        .map(|info| Language {
+            code: info.lang().code(),
+            confidence: info.confidence(),
+            reliable: false,
+        })
 }
 
 #[cfg(test)]

@@ -312,17 +312,8 @@ impl Inputs {
                 } else {
                     read_rest(buf, len as usize, max)
                         .map_err(read_err)
-                        .and_then(|raw| {
-                            // The file may have grown since its size was read.
-                            if raw.len() > max {
-                                Err(EmailError::TooLarge {
-                                    size: raw.len() as u64,
-                                    limit: max as u64,
-                                })
-                            } else {
-                                Ok(raw)
-                            }
-                        })
+                        // The file may have grown since its size was read.
+                        .and_then(|raw| capped(raw, max))
                 };
                 Box::new(std::iter::once(single_item(display, kind, content)))
             }
@@ -335,6 +326,18 @@ fn read_rest(input: impl Read, hint: usize, max: usize) -> std::io::Result<Vec<u
     let mut out = Vec::with_capacity(hint.min(max) + 1);
     input.take(max as u64 + 1).read_to_end(&mut out)?;
     Ok(out)
+}
+
+/// `raw`, or `TooLarge` when it is over `max` bytes.
+fn capped(raw: Vec<u8>, max: usize) -> Result<Vec<u8>, EmailError> {
+    if raw.len() > max {
+        Err(EmailError::TooLarge {
+            size: raw.len() as u64,
+            limit: max as u64,
+        })
+    } else {
+        Ok(raw)
+    }
 }
 
 /// A single-message item from raw bytes.
@@ -374,24 +377,12 @@ fn stream_reader(mut input: Box<dyn BufRead + Send>, path: String, limits: Limit
         SourceKind::Mbox => Box::new(mbox::MboxReader::new(input, path, limits)),
         SourceKind::Jsonl => Box::new(jsonl::JsonlReader::new(input, path, limits)),
         kind => {
-            let mut buf = Vec::new();
-            let content = input
-                .take(limits.max_size as u64 + 1)
-                .read_to_end(&mut buf)
+            let content = read_rest(input, 0, limits.max_size)
                 .map_err(|source| EmailError::Read {
                     path: path.clone(),
                     source,
                 })
-                .and_then(|_| {
-                    if buf.len() > limits.max_size {
-                        Err(EmailError::TooLarge {
-                            size: buf.len() as u64,
-                            limit: limits.max_size as u64,
-                        })
-                    } else {
-                        Ok(buf)
-                    }
-                });
+                .and_then(|raw| capped(raw, limits.max_size));
             Box::new(std::iter::once(single_item(path, kind, content)))
         }
     }
