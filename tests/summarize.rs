@@ -27,12 +27,22 @@ fn r8_cleanup_of_generator_output() {
         Style::Brief,
         40,
     );
-    assert_eq!(c.text, "The sender owes £1,245.60 and asks for a payment plan.");
-    let c = clean("Subject: \"Council tax payment plan request.\"", Style::Headline, 10);
+    assert_eq!(
+        c.text,
+        "The sender owes £1,245.60 and asks for a payment plan."
+    );
+    let c = clean(
+        "Subject: \"Council tax payment plan request.\"",
+        Style::Headline,
+        10,
+    );
     assert_eq!(c.text, "Council tax payment plan request");
     let looped = "the payment plan the payment plan the payment plan";
     assert_eq!(assess(looped, looped, Style::Brief), Some(Defect::Loop));
-    assert_eq!(assess("Payment.", "Payment.", Style::Brief), Some(Defect::Terse));
+    assert_eq!(
+        assess("Payment.", "Payment.", Style::Brief),
+        Some(Defect::Terse)
+    );
 }
 
 #[test]
@@ -168,7 +178,11 @@ fn r8_cli_summarize_extractive_and_exit_codes() {
         "examples/inbox/02-council-tax-arrears.eml",
         "examples/inbox/07-newsletter-html.eml",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -178,7 +192,10 @@ fn r8_cli_summarize_extractive_and_exit_codes() {
     for l in &lines {
         assert!(l["id"].is_string());
         assert_eq!(l["summary"]["method"], "extractive");
-        assert_eq!(l["summary"]["faithfulness"]["unsupported"], serde_json::json!([]));
+        assert_eq!(
+            l["summary"]["faithfulness"]["unsupported"],
+            serde_json::json!([])
+        );
         assert!(!l["summary"]["text"].as_str().unwrap().is_empty());
     }
     let out = util::mailroom(&["summarize", "--method", "lead", "no/such/file.eml"]);

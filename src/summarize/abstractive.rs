@@ -284,6 +284,15 @@ pub fn clean(raw: &str, style: Style, words: usize) -> Cleaned {
                     t = t[lead.len()..].to_string();
                 }
             }
+            // A vocative copied from the body ("Patti, This sounds like ...") goes.
+            if let Some((head, rest)) = t.split_once(", ") {
+                if !head.contains(' ')
+                    && head.chars().next().is_some_and(char::is_uppercase)
+                    && rest.split_whitespace().count() >= 2
+                {
+                    t = rest.to_string();
+                }
+            }
             // A headline is one phrase: cut at the first sentence end.
             if let Some(first_sentence) = sentences(&t).into_iter().next() {
                 if first_sentence.len() < t.len() {
@@ -481,6 +490,12 @@ mod tests {
             c.text,
             "Please Authorize the Product for 1/14 of the above products"
         );
+        let c = clean(
+            "Subject: Patti, This sounds like an opportunity",
+            Style::Headline,
+            10,
+        );
+        assert_eq!(c.text, "This sounds like an opportunity");
         let c = clean("Sure! Subject line: Re: Budget review", Style::Headline, 10);
         assert_eq!(c.text, "Budget review");
     }

@@ -72,7 +72,8 @@ pub fn select(sentences: &[String], scores: &[f32], style: Style, words: usize) 
     let mut used = 0;
     let limit = match style {
         Style::Headline => 1,
-        Style::Brief => 3,
+        // Two or three sentences at the default 40 words; more for a larger budget (threads).
+        Style::Brief => (words / 15).max(3),
     };
     for &i in &order {
         let w = count(&sentences[i]);

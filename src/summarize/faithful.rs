@@ -46,7 +46,8 @@ pub enum FactKind {
     Reference,
     /// Any other number.
     Number,
-    /// A capitalised word: a name of a person, place, organisation, month or day.
+    /// A capitalised word that no source word shares a stem with: a name of a person, place,
+    /// organisation, month or day, or a Title Case word the model brought in.
     Name,
 }
 
@@ -357,6 +358,7 @@ pub struct SourceFacts {
     lower: String,
     compact: String,
     words: HashSet<String>,
+    stems: HashSet<String>,
     numbers: HashSet<String>,
 }
 
@@ -490,7 +492,9 @@ impl SourceFacts {
                 }
             }
         }
+        let stems = words.iter().map(|w| super::porter::stem(w)).collect();
         SourceFacts {
+            stems,
             compact: compact(&lower),
             lower,
             words,
@@ -501,7 +505,9 @@ impl SourceFacts {
     fn has_word(&self, w: &str) -> bool {
         let w = w.to_lowercase();
         let w = w.trim_matches(|c| c == '\'' || c == '’' || c == '-');
-        if self.words.contains(w) {
+        // Same Porter stem: "Confirmation" is supported by "confirm", "Products" by "product"
+        // (headlines come out in Title Case, so their words are capitalised, not names).
+        if self.words.contains(w) || self.stems.contains(&super::porter::stem(w)) {
             return true;
         }
         for suffix in ["'s", "’s", "s'", "s"] {
@@ -600,9 +606,7 @@ pub fn check_with(summary: &str, source: &SourceFacts) -> Faithfulness {
                 FactKind::Date,
                 source.compact.contains(&compact(tok)) || source.lower.contains(tok),
             )
-        } else if has_letters && strip_ordinal(tok) == tok {
-            (FactKind::Reference, source.compact.contains(&compact(tok)))
-        } else if tok.contains(['-', '/']) {
+        } else if (has_letters && strip_ordinal(tok) == tok) || tok.contains(['-', '/']) {
             (FactKind::Reference, source.compact.contains(&compact(tok)))
         } else {
             let n = norm_number(strip_ordinal(tok));
