@@ -8,6 +8,7 @@ mod models;
 mod triage;
 
 mod email;
+mod http;
 
 mod text;
 
