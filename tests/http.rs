@@ -977,3 +977,61 @@ fn end_to_end_over_tcp_with_real_models_and_sigterm() {
     assert!(status.success(), "{status:?}");
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
 }
+
+#[test]
+fn serve_reads_a_toml_file_and_refuses_bad_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "file-token-99\n").unwrap();
+    let config = dir.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "port = 0\nbind = \"127.0.0.1\"\ntoken_file = \"{}\"\nmax_body_bytes = 100\n",
+            token.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mailroom"))
+        .current_dir(super::util::root())
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .env_remove("MAILROOM_TOKEN")
+        .env_remove("MAILROOM_PORT")
+        .env_remove("MAILROOM_BIND")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let port: u16 = loop {
+        let line = lines.next().expect("server output").unwrap();
+        if let Some(addr) = line.strip_prefix("mailroom: listening on http://127.0.0.1:") {
+            break addr.parse().unwrap();
+        }
+    };
+    let server = Server { child, port };
+    // The token comes from the file named in the TOML file; the body cap from the file too.
+    let (status, _) = request(port, "GET", "/v1/models", &[], b"").unwrap();
+    assert_eq!(status, 401);
+    let auth = [
+        ("Authorization", "Bearer file-token-99"),
+        ("Content-Type", "application/json"),
+    ];
+    let (status, _) = request(port, "GET", "/openapi.json", &auth, b"").unwrap();
+    assert_eq!(status, 200);
+    let (status, body) = request(port, "POST", "/v1/classify", &auth, &[b' '; 200]).unwrap();
+    assert_eq!(status, 413, "{body}");
+    drop(server);
+
+    for (file, flags) in [
+        ("colour = \"red\"\n", vec![]),
+        ("max_messages = 20\n", vec![]),
+        ("port = 0\n", vec!["--encoder-queue", "0"]),
+    ] {
+        std::fs::write(&config, file).unwrap();
+        let mut args = vec!["serve", "--config", config.to_str().unwrap()];
+        args.extend(flags);
+        let out = super::util::mailroom(&args);
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("error:"));
+    }
+}
