@@ -70,6 +70,12 @@ const CASES: &[(&str, &str, &[&str], &[RemovedKind])] = &[
         &[RemovedKind::ForwardHeader],
     ),
     (
+        "eml/real/017.eml",
+        "close Elm Grove between 12:00 and 18:00",
+        &["Forwarded by", "Subject: Street party", "04:55 PM"],
+        &[RemovedKind::ForwardHeader],
+    ),
+    (
         "eml/real/012.eml",
         "Je vous envoie le formulaire",
         &["a écrit", "Le formulaire d'inscription", "Cordialement"],

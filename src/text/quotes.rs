@@ -47,6 +47,16 @@ static FORWARD_MARKER: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
+/// Lotus Notes' forward marker, `----- Forwarded by Name/Org on 03/06/2001 08:54 AM -----`,
+/// which clients often wrap over two lines.
+static LOTUS_FORWARD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^-{3,}\s*forwarded by\b").expect("static regex"));
+
+/// A date and time as Lotus Notes writes it above a quoted header block.
+static LOTUS_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b.{0,12}\d{1,2}:\d{2}").expect("static regex")
+});
+
 /// The From line of a quoted header block (`*From:*` when HTML bold became asterisks).
 static HEADER_FROM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\*?(from|de|von|van|da)\s?:\*?(\s|$)").expect("static regex")
@@ -148,6 +158,53 @@ fn header_block_at(lines: &[&str], i: usize) -> Option<usize> {
     (has_date && others >= 1).then_some(end - i)
 }
 
+/// Length in lines of a Lotus Notes header block starting at `i`: a sender line and a date
+/// (on the sender line or the next two), then `To:` (wrapped lists allowed), `cc:`, and
+/// `Subject:`.
+fn lotus_block_at(lines: &[&str], i: usize) -> Option<usize> {
+    let to = (i + 1..(i + 4).min(lines.len())).find(|&j| lines[j].starts_with("To:"))?;
+    let head = &lines[i..to];
+    if head.iter().any(|l| l.is_empty() || l.chars().count() > 120)
+        || !head.iter().any(|l| LOTUS_DATE.is_match(l))
+    {
+        return None;
+    }
+    let subject = (to + 1..(to + 25).min(lines.len()))
+        .take_while(|&j| {
+            !lines[j].is_empty() || lines.get(j + 1).is_some_and(|l| l.starts_with("Subject:"))
+        })
+        .find(|&j| lines[j].starts_with("Subject:"))?;
+    Some(subject + 1 - i)
+}
+
+/// Whether a Lotus Notes header block may start at `i` (cheap test before the real one).
+fn may_start_lotus(lines: &[&str], i: usize) -> bool {
+    lines[i + 1..(i + 4).min(lines.len())]
+        .iter()
+        .any(|l| l.starts_with("To:"))
+}
+
+/// Length of a Lotus Notes forward marker at `i` (one line, or two when wrapped) and the
+/// header block under it.
+fn lotus_forward_at(lines: &[&str], i: usize) -> usize {
+    let mut j = i + 1;
+    if !lines[i].trim_end().ends_with("---")
+        && lines.get(j).is_some_and(|l| l.trim_end().ends_with("---"))
+    {
+        j += 1;
+    }
+    while j < lines.len() && lines[j].is_empty() && j < i + 4 {
+        j += 1;
+    }
+    match (j < lines.len())
+        .then(|| lotus_block_at(lines, j))
+        .flatten()
+    {
+        Some(n) => j + n - i,
+        None => j - i,
+    }
+}
+
 /// Length of the header lines (and blank lines before them) after a forward marker at `i`.
 fn forward_block_at(lines: &[&str], i: usize) -> usize {
     let mut j = i + 1;
@@ -178,6 +235,26 @@ pub fn strip_quotes<'a>(
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
+        // Lotus Notes' forward marker (it may wrap, so test it before header blocks).
+        if line.starts_with("---") && LOTUS_FORWARD.is_match(line) {
+            let n = lotus_forward_at(lines, i);
+            push(removed, RemovedKind::ForwardHeader, &lines[i..i + n]);
+            i += n;
+            continue;
+        }
+        // Lotus Notes quotes a message under a bare header block, with no marker line.
+        if !line.is_empty() && may_start_lotus(lines, i) {
+            if let Some(n) = lotus_block_at(lines, i) {
+                if forward || kept.iter().all(|l| l.is_empty()) {
+                    push(removed, RemovedKind::ForwardHeader, &lines[i..i + n]);
+                    i += n;
+                } else {
+                    push(removed, RemovedKind::Quote, &lines[i..]);
+                    i = lines.len();
+                }
+                continue;
+            }
+        }
         // Most lines start with a letter that no rule below starts with: keep them cheaply.
         if !may_start_rule(line) {
             kept.push(line);
@@ -334,6 +411,19 @@ mod tests {
     fn interleaved_reply_keeps_answers() {
         let (kept, _) = run("Ann wrote:\n> one?\nYes.\n> two?\nNo.", false);
         assert_eq!(kept, "Yes.\nNo.");
+    }
+
+    #[test]
+    fn lotus_notes_forward_and_reply() {
+        let text = "FYI\n\n---------------------- Forwarded by Ann Lee/HOU/Example on 03/06/2001\n08:54 AM ---------------------------\n\nBob Smith\n03/05/2001 04:23 PM\nTo: Ann Lee/HOU/Example@Example\ncc: Carl Brown/HOU/Example@Example, Dan\nWhite/HOU/Example@Example\nSubject: Pipeline capacity\n\nWe need the capacity figures by Friday.";
+        let (kept, removed) = run(text, true);
+        assert_eq!(kept, "FYI\n\n\nWe need the capacity figures by Friday.");
+        assert_eq!(removed.len(), 1);
+        assert_eq!(removed[0].kind, RemovedKind::ForwardHeader);
+        let reply = "Sounds good.\n\nBob Smith@EXAMPLE\n05/01/2001 10:23 AM\nTo: Ann Lee/HOU/Example@Example\ncc:\nSubject: Re: lunch\n\nLunch on Friday?";
+        let (kept, removed) = run(reply, false);
+        assert_eq!(kept, "Sounds good.");
+        assert_eq!(removed[0].kind, RemovedKind::Quote);
     }
 
     #[test]
