@@ -13,6 +13,9 @@ use tokenizers::Tokenizer;
 
 use super::{ModelError, ResolvedModel, Role};
 
+/// Most (sequences x length^2) in one encoder batch: 8 sequences of 256 tokens, 32 of 128.
+pub const ATTENTION_BUDGET: usize = 8 * 256 * 256;
+
 /// How the encoder batches and truncates.
 #[derive(Debug, Clone)]
 pub struct EncoderOptions {
@@ -237,11 +240,26 @@ impl Encoder {
 
     /// Embed token id sequences (special tokens already in place). Sequences are sorted by length
     /// and batched so that padding stays small; results come back in input order.
+    ///
+    /// A batch holds at most `batch_size` sequences and at most [`ATTENTION_BUDGET`] of
+    /// (sequences x length^2): attention scores grow with the square of the length, and 32
+    /// sequences of 256 tokens would hold 100 MB of them per layer at once.
     pub fn embed_ids(&self, ids: &[Vec<u32>]) -> Result<Vec<Vec<f32>>, ModelError> {
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_by_key(|&i| ids[i].len());
+        let len_of = |i: usize| ids[i].len().min(self.options.max_len).max(1);
         let mut out = vec![Vec::new(); ids.len()];
-        for batch in order.chunks(self.options.batch_size.max(1)) {
+        let mut start = 0;
+        while start < order.len() {
+            // Sorted ascending: the last sequence of a batch is its longest.
+            let mut end = start + 1;
+            while end < order.len()
+                && end - start < self.options.batch_size.max(1)
+                && (end + 1 - start) * len_of(order[end]).pow(2) <= ATTENTION_BUDGET
+            {
+                end += 1;
+            }
+            let batch = &order[start..end];
             let seqs: Vec<&[u32]> = batch
                 .iter()
                 .map(|&i| &ids[i][..ids[i].len().min(self.options.max_len)])
@@ -250,6 +268,7 @@ impl Encoder {
             for (&i, v) in batch.iter().zip(vectors) {
                 out[i] = v;
             }
+            start = end;
         }
         Ok(out)
     }

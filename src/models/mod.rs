@@ -19,7 +19,7 @@ mod store;
 mod verify;
 
 pub use candle_core::Device;
-pub use encoder::{Encoder, EncoderOptions};
+pub use encoder::{Encoder, EncoderOptions, ATTENTION_BUDGET};
 pub use error::ModelError;
 pub use generator::{GenOpts, Generation, Generator, LoadOptions, StopReason, WeightFormat};
 pub use gguf_tokenizer::tokenizer_from_gguf;
