@@ -71,6 +71,10 @@ pub fn fit_estimated(
     budget: usize,
     head_fraction: f32,
 ) -> (String, Option<Truncation>, usize) {
+    let total = estimate_tokens(body);
+    if total <= budget {
+        return (body.to_string(), None, total);
+    }
     // (start, end, cumulative tokens up to and including this word)
     let mut words: Vec<(usize, usize, usize)> = Vec::new();
     let mut total = 0usize;

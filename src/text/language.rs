@@ -122,9 +122,9 @@ pub fn detect(text: &str) -> Option<Language> {
     let mut order: Vec<usize> = (0..counts.len()).collect();
     order.sort_by_key(|&k| std::cmp::Reverse(counts[k]));
     let (best, second) = (counts[order[0]], counts[order[1]]);
-    // A clear winner among enough function words: 5 hits, three times the runner-up, and at
+    // A clear winner among enough function words: 3 hits, three times the runner-up, and at
     // least one word in 20 (so a foreign text quoting a few English words is not English).
-    if best >= 5 && best >= 3 * second && best * 20 >= words {
+    if best >= 3 && best >= 3 * second && best * 20 >= words {
         return Some(Language {
             code: STOP_WORDS[order[0]].0,
             confidence: ((best - second) as f64 / best as f64).min(1.0),
