@@ -15,7 +15,7 @@ pub fn check(data: &[u8]) {
     match email::parse(raw) {
         Ok(e) => {
             let chars = |s: &str| s.chars().count();
-            let counters: [Option<&(dyn Fn(&str) -> usize + Sync)>; 2] = [None, Some(&chars)];
+            let counters: [Option<text::TokenCounter<'_>>; 2] = [None, Some(&chars)];
             for count in counters {
                 let opts = PrepareOptions {
                     max_tokens: budget,

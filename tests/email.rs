@@ -160,7 +160,8 @@ fn mbox_streaming_and_ids() {
     }
     let path = dir.path().join("inbox.mbox");
     std::fs::write(&path, &mbox).unwrap();
-    let messages: Vec<_> = email::read_inputs(&[path.clone()], &SourceOptions::default()).collect();
+    let messages: Vec<_> =
+        email::read_inputs(std::slice::from_ref(&path), &SourceOptions::default()).collect();
     assert_eq!(messages.len(), 3);
     assert_eq!(messages[0].id, "006-alt@example.org");
     assert_eq!(messages[1].id, "011-oof@example.com");
@@ -223,7 +224,8 @@ fn jsonl_records() {
     ];
     let path = dir.path().join("cases.jsonl");
     std::fs::write(&path, lines.join("\n")).unwrap();
-    let messages: Vec<_> = email::read_inputs(&[path.clone()], &SourceOptions::default()).collect();
+    let messages: Vec<_> =
+        email::read_inputs(std::slice::from_ref(&path), &SourceOptions::default()).collect();
     assert_eq!(messages.len(), 4);
     assert_eq!(messages[0].id, "case-1");
     assert_eq!(messages[1].id, "case-2");
