@@ -20,9 +20,13 @@ use serde_json::json;
 use super::train::{load, DataArgs, FitArgs};
 use super::{ModelArgs, Outcome};
 
-/// Arguments of `eval`.
+/// Arguments of `eval`: `mailroom eval --axis A --data D ...` scores a classifier;
+/// `mailroom eval summaries --data FILE.jsonl` scores summaries.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct EvalArgs {
+    #[command(subcommand)]
+    what: Option<EvalCommand>,
     #[command(flatten)]
     data: DataArgs,
     #[command(flatten)]
@@ -52,8 +56,18 @@ pub struct EvalArgs {
     plot: Option<PathBuf>,
 }
 
+/// What else `eval` scores.
+#[derive(Debug, clap::Subcommand)]
+pub enum EvalCommand {
+    /// Score summaries against reference summaries (ROUGE, faithfulness, length, time).
+    Summaries(Box<super::eval_summaries::EvalSummariesArgs>),
+}
+
 /// Run `eval`.
-pub fn run(args: EvalArgs) -> anyhow::Result<Outcome> {
+pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
+    if let Some(EvalCommand::Summaries(a)) = args.what.take() {
+        return super::eval_summaries::run(*a);
+    }
     let start = Instant::now();
     let (spec, method) = if let Some(h) = &args.head {
         let head = Head::load(h)?;

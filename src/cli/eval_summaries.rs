@@ -1,4 +1,4 @@
-//! `mailroom eval-summaries --data FILE.jsonl`: ROUGE-1/2/L F1 (max and mean over the
+//! `mailroom eval summaries --data FILE.jsonl`: ROUGE-1/2/L F1 (max and mean over the
 //! references), faithfulness failure rate, fallback rate, mean length and seconds per message
 //! for one method and style, next to the baselines (first sentence, first 8 words, subject
 //! line, first 120 words) scored the same way.
@@ -23,7 +23,7 @@ use mailroom::text::{self, PrepareOptions};
 use super::summarize::{Models, SummaryArgs};
 use super::{ModelArgs, Outcome};
 
-/// Arguments of `eval-summaries`.
+/// Arguments of `eval summaries`.
 #[derive(Debug, Args)]
 pub struct EvalSummariesArgs {
     #[command(flatten)]
@@ -218,7 +218,7 @@ fn first_words(text: &str, n: usize) -> String {
         .join(" ")
 }
 
-/// Run `eval-summaries`.
+/// Run `eval summaries`.
 pub fn run(args: EvalSummariesArgs) -> anyhow::Result<Outcome> {
     let file = std::fs::File::open(&args.data)
         .with_context(|| format!("opening {}", args.data.display()))?;

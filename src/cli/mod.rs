@@ -65,8 +65,6 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Summarise each message (abstractive or extractive, checked against the source); JSON lines.
     Summarize(summarize::SummarizeArgs),
-    /// Score summaries against reference summaries: ROUGE-1/2/L, faithfulness, speed, baselines.
-    EvalSummaries(eval_summaries::EvalSummariesArgs),
 }
 
 /// How a command ended, as an exit code.
@@ -133,7 +131,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Parse(args) => parse::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Summarize(args) => summarize::run(args),
-        Command::EvalSummaries(args) => eval_summaries::run(args),
     }
 }
 

@@ -68,7 +68,7 @@ pub enum LongArg {
     Cut,
 }
 
-/// Summary flags shared by `summarize` and `eval-summaries`.
+/// Summary flags shared by `summarize` and `eval summaries`.
 #[derive(Debug, Clone, Args)]
 pub struct SummaryArgs {
     /// Summary style.
