@@ -29,9 +29,8 @@ pub struct Cli {
     /// Write logs as JSON lines on stderr (content is never logged above trace level).
     #[arg(long, global = true)]
     pub log_json: bool,
-    /// CPU threads per model operation. Default: 1 for candle's kernels (their threads spin at a
-    /// barrier after each operation, which collapses under any other load), and all cores for
-    /// the encoder's matrix products in single-model commands.
+    /// CPU threads per model operation. Default: all cores for single-model commands; 1 per
+    /// model for commands that run both models side by side (triage, serve).
     #[arg(long, global = true, env = "MAILROOM_THREADS")]
     pub threads: Option<usize>,
     /// The command to run.
@@ -95,18 +94,20 @@ pub fn configure_threads(cli: &Cli) {
         .map(|n| n.get())
         .unwrap_or(1);
     let side_by_side = cli.command.runs_models_side_by_side();
-    // candle's element-wise and quantised kernels share one pool whose workers spin at a barrier
-    // after every operation: when anything else wants the cores (the other model, another
-    // process), decoding with 2 threads measured 20x slower than with 1 (3.8 against 44 tok/s on
-    // this 2-core machine under load). One thread per model is the safe default.
-    let candle = cli.threads.unwrap_or(1);
-    // candle's f32 matrix products (the encoder) use rayon's pool, which sleeps when idle.
-    let rayon = cli.threads.unwrap_or(if side_by_side { 1 } else { cores });
+    // Commands that run both models at once give each model one core. Single-model commands use
+    // every core. candle's kernel threads spin at a barrier after each operation (25,000 spins
+    // by default): when anything else wants the cores, 2-thread decoding fell from 84 to 3.7
+    // tok/s on a 2-core machine. A 2,000-spin limit keeps 82 tok/s when quiet and 29 under that
+    // load (one thread: 57 and 51).
+    let threads = cli.threads.unwrap_or(if side_by_side { 1 } else { cores });
+    if std::env::var_os("CANDLE_BARRIER_POOL_SPIN_LIMIT").is_none() {
+        std::env::set_var("CANDLE_BARRIER_POOL_SPIN_LIMIT", "2000");
+    }
     if cli.threads.is_some() || std::env::var_os("CANDLE_NUM_THREADS").is_none() {
-        std::env::set_var("CANDLE_NUM_THREADS", candle.max(1).to_string());
+        std::env::set_var("CANDLE_NUM_THREADS", threads.max(1).to_string());
     }
     if cli.threads.is_some() || std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        std::env::set_var("RAYON_NUM_THREADS", rayon.max(1).to_string());
+        std::env::set_var("RAYON_NUM_THREADS", threads.max(1).to_string());
     }
 }
 
