@@ -540,14 +540,19 @@ async fn full_queue_gets_429_and_concurrent_classify_shares_a_batch() {
     for w in waiting {
         assert_eq!(w.await.unwrap().status, StatusCode::OK);
     }
-    // The three that waited went to the encoder together (with the first one too, when they
-    // arrived before the lane had picked it up).
+    // Requests that waited together went to the encoder together. How the four split depends
+    // on when the lane picked up the first one ([1, 3], [4], [2, 2] ...), but while the lane
+    // was held at least two of them queued up and shared a batch.
     let batches = fake.batches.lock().unwrap().clone();
+    let encoder: Vec<usize> = batches
+        .iter()
+        .filter(|(lane, _)| *lane == Lane::Encoder)
+        .map(|&(_, n)| n)
+        .collect();
+    assert_eq!(encoder.iter().sum::<usize>(), 4, "{batches:?}");
     assert!(
-        batches
-            .iter()
-            .any(|&(lane, n)| lane == Lane::Encoder && n >= 3),
-        "expected one encoder batch of 3 or 4, got {batches:?}"
+        encoder.iter().any(|&n| n >= 2),
+        "expected a shared encoder batch, got {batches:?}"
     );
     let m = call(&state, get("/metrics")).await.text();
     assert!(

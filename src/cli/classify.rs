@@ -63,21 +63,9 @@ struct ErrorBody {
 
 /// Run `classify`.
 pub fn run(args: ClassifyArgs) -> anyhow::Result<Outcome> {
-    let present: Vec<PathBuf> = args
-        .inputs
-        .iter()
-        .filter(|p| {
-            let ok = p.as_os_str() == "-" || p.exists();
-            if !ok {
-                eprintln!("error: {}: no such file or folder", p.display());
-            }
-            ok
-        })
-        .cloned()
-        .collect();
-    if present.is_empty() {
+    let Some(present) = super::existing_inputs(&args.inputs) else {
         return Ok(Outcome::Fatal);
-    }
+    };
     let mut heads = Vec::new();
     for h in &args.heads {
         heads.push((h.clone(), Head::load(h)?));

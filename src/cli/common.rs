@@ -103,6 +103,23 @@ impl ModelArgs {
     }
 }
 
+/// The inputs that exist (`-` is stdin), each missing one reported on stderr; `None` when no
+/// input exists, so the command can exit 2 having run nothing.
+pub fn existing_inputs(inputs: &[PathBuf]) -> Option<Vec<PathBuf>> {
+    let present: Vec<PathBuf> = inputs
+        .iter()
+        .filter(|p| {
+            let ok = p.as_os_str() == "-" || p.exists();
+            if !ok {
+                eprintln!("error: {}: no such file or folder", p.display());
+            }
+            ok
+        })
+        .cloned()
+        .collect();
+    (!present.is_empty()).then_some(present)
+}
+
 /// Install the tracing subscriber: `RUST_LOG` (default `mailroom=info`), text or JSON on stderr.
 pub fn init_tracing(json: bool) {
     use tracing_subscriber::EnvFilter;

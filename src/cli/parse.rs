@@ -73,21 +73,9 @@ const BATCH: usize = 256;
 
 /// Run `parse`.
 pub fn run(args: ParseArgs) -> anyhow::Result<Outcome> {
-    let present: Vec<PathBuf> = args
-        .inputs
-        .iter()
-        .filter(|p| {
-            let ok = p.as_os_str() == "-" || p.exists();
-            if !ok {
-                eprintln!("error: {}: no such file or folder", p.display());
-            }
-            ok
-        })
-        .cloned()
-        .collect();
-    if present.is_empty() {
+    let Some(present) = super::existing_inputs(&args.inputs) else {
         return Ok(Outcome::Fatal);
-    }
+    };
     let missing = present.len() < args.inputs.len();
 
     let limits = Limits {

@@ -214,21 +214,9 @@ pub fn input_from_email(email: &Email) -> SummaryInput {
 
 /// Run `summarize`.
 pub fn run(args: SummarizeArgs) -> anyhow::Result<Outcome> {
-    let present: Vec<PathBuf> = args
-        .inputs
-        .iter()
-        .filter(|p| {
-            let ok = p.as_os_str() == "-" || p.exists();
-            if !ok {
-                eprintln!("error: {}: no such file or folder", p.display());
-            }
-            ok
-        })
-        .cloned()
-        .collect();
-    if present.is_empty() {
+    let Some(present) = super::existing_inputs(&args.inputs) else {
         return Ok(Outcome::Fatal);
-    }
+    };
     let missing = present.len() < args.inputs.len();
     let method: Method = args.summary.method.into();
     let mut models = match Models::load(&args.models, method) {

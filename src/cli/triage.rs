@@ -109,21 +109,9 @@ pub struct TriageArgs {
 
 /// Run `triage`.
 pub fn run(args: TriageArgs) -> anyhow::Result<Outcome> {
-    let present: Vec<PathBuf> = args
-        .inputs
-        .iter()
-        .filter(|p| {
-            let ok = p.as_os_str() == "-" || p.exists();
-            if !ok {
-                eprintln!("error: {}: no such file or folder", p.display());
-            }
-            ok
-        })
-        .cloned()
-        .collect();
-    if present.is_empty() {
+    let Some(present) = super::existing_inputs(&args.inputs) else {
         return Ok(Outcome::Fatal);
-    }
+    };
     if args.resume && args.format != Format::Jsonl {
         anyhow::bail!("--resume works with --format jsonl only");
     }
