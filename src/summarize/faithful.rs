@@ -442,6 +442,16 @@ impl SourceFacts {
                 continue;
             }
             words.insert(w.to_string());
+            // The letter runs of a mixed token ("sw1a" -> "sw", "gb82" -> "gb"): the summary
+            // check reads the letters of such a token apart from its digits.
+            if w.chars().any(|c| c.is_ascii_digit()) && w.chars().any(char::is_alphabetic) {
+                for run in w
+                    .split(|c: char| !c.is_alphabetic())
+                    .filter(|r| !r.is_empty())
+                {
+                    words.insert(run.to_string());
+                }
+            }
             for suffix in ["'s", "’s"] {
                 if let Some(b) = w.strip_suffix(suffix) {
                     words.insert(b.to_string());
@@ -786,5 +796,14 @@ mod tests {
         assert!(check("two weeks", "2 weeks").passed());
         assert!(check("2 weeks", "two weeks").passed());
         assert!(check("by 9am", "before 9:00").passed());
+    }
+
+    #[test]
+    fn letters_of_postcodes_and_ibans_are_supported() {
+        let src = "I live at SW1A 1AA. Refund to IBAN GB82 WEST 1234 5698 7654 32.";
+        let f = check("Refund to GB82 WEST 1234 5698 7654 32 for SW1A 1AA.", src);
+        assert!(f.passed(), "{:?}", f.unsupported);
+        let f = check("Refund to NL91 ABNA 0417 1643 00.", src);
+        assert!(!f.passed());
     }
 }
