@@ -14,6 +14,7 @@ use mailroom::classify::{AxisResult, Classifier, Document, Embed, Head, ReviewPo
 use mailroom::email::{self, Limits, Message, Provenance, SourceOptions};
 use mailroom::text::{self, PrepareOptions};
 
+use super::common::{ErrorBody, ErrorRecord};
 use super::{ModelArgs, Outcome};
 
 /// Arguments of `classify`.
@@ -46,19 +47,6 @@ struct Record<'a> {
     id: &'a str,
     source: &'a Provenance,
     classification: &'a [AxisResult],
-}
-
-#[derive(Serialize)]
-struct ErrorRecord<'a> {
-    id: &'a str,
-    source: &'a Provenance,
-    error: ErrorBody,
-}
-
-#[derive(Serialize)]
-struct ErrorBody {
-    kind: &'static str,
-    message: String,
 }
 
 /// Run `classify`.

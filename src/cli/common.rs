@@ -4,10 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use mailroom::email::Provenance;
 use mailroom::models::{
     device_from_name, Device, Encoder, Generator, HfCache, LoadOptions, ResolvedModel, Role, Store,
     StoreOptions, WeightFormat,
 };
+use serde::Serialize;
 
 /// Flags that choose and locate models.
 #[derive(Debug, Clone, Args)]
@@ -101,6 +103,27 @@ impl ModelArgs {
         Generator::load_with(&model, &self.device()?, &options)
             .with_context(|| format!("loading generator {}", model.id))
     }
+}
+
+/// The JSON line of a message a command could not handle (`parse`, `classify`, `summarize`):
+/// `{"id", "source", "error": {"kind", "message"}}`.
+#[derive(Serialize)]
+pub struct ErrorRecord<'a> {
+    /// The message id.
+    pub id: &'a str,
+    /// Where the message came from.
+    pub source: &'a Provenance,
+    /// What went wrong.
+    pub error: ErrorBody,
+}
+
+/// The error of an [`ErrorRecord`].
+#[derive(Serialize)]
+pub struct ErrorBody {
+    /// A stable error kind.
+    pub kind: &'static str,
+    /// A description for people (no message content).
+    pub message: String,
 }
 
 /// The inputs that exist (`-` is stdin), each missing one reported on stderr; `None` when no

@@ -14,6 +14,7 @@ use serde::Serialize;
 use mailroom::email::{self, Email, Limits, Message, Provenance, SourceOptions};
 use mailroom::text::{self, PrepareOptions, Prepared};
 
+use super::common::{ErrorBody, ErrorRecord};
 use super::Outcome;
 
 /// Arguments of `parse`.
@@ -52,19 +53,6 @@ struct Record<'a> {
     source: &'a Provenance,
     email: &'a Email,
     prepared: &'a Prepared,
-}
-
-#[derive(Serialize)]
-struct ErrorRecord<'a> {
-    id: &'a str,
-    source: &'a Provenance,
-    error: ErrorBody,
-}
-
-#[derive(Serialize)]
-struct ErrorBody {
-    kind: &'static str,
-    message: String,
 }
 
 /// Messages handled per parallel batch: enough to keep every core busy, few enough that

@@ -18,6 +18,7 @@ use mailroom::summarize::{
 };
 use mailroom::text::{self, PrepareOptions};
 
+use super::common::{ErrorBody, ErrorRecord};
 use super::{ModelArgs, Outcome};
 
 /// How to summarise, as a flag.
@@ -176,19 +177,6 @@ struct Record<'a> {
     id: &'a str,
     source: &'a Provenance,
     summary: &'a Summary,
-}
-
-#[derive(Serialize)]
-struct ErrorRecord<'a> {
-    id: &'a str,
-    source: &'a Provenance,
-    error: ErrorBody,
-}
-
-#[derive(Serialize)]
-struct ErrorBody {
-    kind: &'static str,
-    message: String,
 }
 
 /// The summariser's input from a parsed email: sender, subject and the cleaned body (quotes,
