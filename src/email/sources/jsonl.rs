@@ -46,30 +46,7 @@ impl JsonlReader {
 
     /// Read one line, keeping at most `keep` bytes; returns (kept bytes, full length).
     fn read_line(&mut self, keep: usize) -> std::io::Result<Option<(Vec<u8>, u64)>> {
-        let mut bytes = Vec::new();
-        let mut len = 0u64;
-        loop {
-            let buf = match self.input.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if buf.is_empty() {
-                return Ok((len > 0).then_some((bytes, len)));
-            }
-            let (chunk, found) = match buf.iter().position(|&b| b == b'\n') {
-                Some(i) => (&buf[..=i], true),
-                None => (buf, false),
-            };
-            let room = keep.saturating_sub(bytes.len());
-            bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            let n = chunk.len();
-            len += n as u64;
-            self.input.consume(n);
-            if found {
-                return Ok(Some((bytes, len)));
-            }
-        }
+        super::read_capped_line(&mut self.input, keep)
     }
 }
 

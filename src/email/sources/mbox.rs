@@ -48,32 +48,11 @@ impl MboxReader {
 
     /// Read one line, keeping at most `keep` bytes of it; `None` at end of input.
     fn read_line(&mut self, keep: usize) -> std::io::Result<Option<Line>> {
-        let mut bytes = Vec::new();
-        let mut len = 0u64;
-        loop {
-            let buf = match self.input.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if buf.is_empty() {
-                self.pos += len;
-                return Ok((len > 0).then_some(Line { bytes, len }));
-            }
-            let (chunk, found) = match buf.iter().position(|&b| b == b'\n') {
-                Some(i) => (&buf[..=i], true),
-                None => (buf, false),
-            };
-            let room = keep.saturating_sub(bytes.len());
-            bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            let n = chunk.len();
-            len += n as u64;
-            self.input.consume(n);
-            if found {
-                self.pos += len;
-                return Ok(Some(Line { bytes, len }));
-            }
-        }
+        let line = super::read_capped_line(&mut self.input, keep)?;
+        Ok(line.map(|(bytes, len)| {
+            self.pos += len;
+            Line { bytes, len }
+        }))
     }
 
     fn item(&self, index: u64, offset: u64, content: Result<Content, EmailError>) -> Item {

@@ -508,6 +508,39 @@ pub(crate) fn scan_message_id(raw: &[u8]) -> Option<String> {
     None
 }
 
+/// Read one line (newline included) from `input`, keeping at most `keep` of its bytes, so an
+/// endless line never fills memory; returns (kept bytes, the line's full length), or `None` at
+/// the end of the input.
+fn read_capped_line(
+    input: &mut dyn BufRead,
+    keep: usize,
+) -> std::io::Result<Option<(Vec<u8>, u64)>> {
+    let mut bytes = Vec::new();
+    let mut len = 0u64;
+    loop {
+        let buf = match input.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok((len > 0).then_some((bytes, len)));
+        }
+        let (chunk, found) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..=i], true),
+            None => (buf, false),
+        };
+        let room = keep.saturating_sub(bytes.len());
+        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let n = chunk.len();
+        len += n as u64;
+        input.consume(n);
+        if found {
+            return Ok(Some((bytes, len)));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
