@@ -385,39 +385,36 @@ impl Summarizer {
         }
         let model = Some(gen.model_id().to_string());
 
-        let Some(cleaned) = accepted else {
+        // The extractive (or lead) summary that replaces a rejected abstractive one, carrying
+        // the generator's attempts, timings and tokens.
+        let replace = |reason, rejected: String, rejected_faithfulness| {
             let mut s = self.fallback_summary(enc, input, start)?;
             s.requested = Method::Abstractive;
-            s.attempts = attempts;
+            s.attempts = attempts.clone();
             s.fallback = Some(Fallback {
-                reason: FallbackReason::Degenerate,
+                reason,
                 to: s.method,
-                rejected: last_raw.trim().to_string(),
-                rejected_faithfulness: None,
+                rejected,
+                rejected_faithfulness,
             });
-            s.long = long;
+            s.long = long.clone();
             add(&mut s.timings, &timings);
             s.tokens = tokens;
             s.timings.total_ms = ms(start);
-            return Ok(s);
+            Ok(s)
+        };
+
+        let Some(cleaned) = accepted else {
+            return replace(
+                FallbackReason::Degenerate,
+                last_raw.trim().to_string(),
+                None,
+            );
         };
 
         let faithfulness = faithful::check_with(&cleaned.text, &facts);
         if self.opts.strict && !faithfulness.passed() {
-            let mut s = self.fallback_summary(enc, input, start)?;
-            s.requested = Method::Abstractive;
-            s.attempts = attempts;
-            s.fallback = Some(Fallback {
-                reason: FallbackReason::Unfaithful,
-                to: s.method,
-                rejected: cleaned.text,
-                rejected_faithfulness: Some(faithfulness),
-            });
-            s.long = long;
-            add(&mut s.timings, &timings);
-            s.tokens = tokens;
-            s.timings.total_ms = ms(start);
-            return Ok(s);
+            return replace(FallbackReason::Unfaithful, cleaned.text, Some(faithfulness));
         }
         timings.total_ms = ms(start);
         Ok(Summary {
