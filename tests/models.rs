@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use mailroom::models::{
-    Device, Encoder, GenOpts, Generator, HfCache, LoadOptions, ModelError, Role, StopReason, Store,
-    StoreOptions, WeightFormat,
+    Backend, Device, Encoder, GenOpts, Generator, HfCache, LoadOptions, ModelError, Role,
+    StopReason, Store, StoreOptions, WeightFormat,
 };
 use serde::Deserialize;
 
@@ -207,8 +207,14 @@ fn r2_requantised_weights_stay_close_to_the_file() {
     // 8 bits; the requantisation must cost no more accuracy than the native path does.
     let store = util::store();
     let model = store.resolve_default(Role::Generator).unwrap();
-    let load =
-        |weights| Generator::load_with(&model, &Device::Cpu, &LoadOptions { weights }).unwrap();
+    let load = |weights| {
+        let options = LoadOptions {
+            weights,
+            backend: Backend::Candle,
+            threads: None,
+        };
+        Generator::load_with(&model, &Device::Cpu, &options).unwrap()
+    };
     let mut exact = load(WeightFormat::F32);
     let mut native = load(WeightFormat::Native);
     let mut fast = load(WeightFormat::FastQ8);
@@ -247,6 +253,96 @@ fn r2_requantised_weights_stay_close_to_the_file() {
         fast_worst.0 <= native_worst.0 * 2.0 + 0.2,
         "requantised path drifts far more than the native one"
     );
+}
+
+#[test]
+fn r2_own_forward_matches_the_file_at_any_thread_count() {
+    // The own forward computes with the file's Q4_1/Q8_0 weights and 8-bit activations (as
+    // llama.cpp does); against the exact f32 weights it must be as close as candle's native
+    // Q4_1 path, pick the same top tokens, and give bit-identical logits for 1 and 3 threads.
+    let store = util::store();
+    let model = store.resolve_default(Role::Generator).unwrap();
+    let load = |weights, backend, threads| {
+        let options = LoadOptions {
+            weights,
+            backend,
+            threads,
+        };
+        Generator::load_with(&model, &Device::Cpu, &options).unwrap()
+    };
+    let mut exact = load(WeightFormat::F32, Backend::Candle, None);
+    let mut native = load(WeightFormat::Native, Backend::Candle, None);
+    let mut own1 = load(WeightFormat::Native, Backend::Own, Some(1));
+    let mut own3 = load(WeightFormat::Native, Backend::Own, Some(3));
+    assert!(own1.backend().starts_with("own"), "{}", own1.backend());
+    assert_eq!(native.backend(), "candle");
+    let prompts = [
+        SAMPLE_EMAIL,
+        "What is the capital of France?",
+        "Dear Sir, I am writing to complain about my council tax bill.",
+    ];
+    let (mut native_worst, mut own_worst) = ((0f32, 0f64), (0f32, 0f64));
+    for p in prompts {
+        let ids = exact.chat_ids(None, p).unwrap();
+        let r = exact.logits(&ids).unwrap();
+        let n = native.logits(&ids).unwrap();
+        let o = own1.logits(&ids).unwrap();
+        assert_eq!(
+            o,
+            own3.logits(&ids).unwrap(),
+            "thread count changed the logits"
+        );
+        let argmax = |v: &[f32]| (0..v.len()).max_by(|a, b| v[*a].total_cmp(&v[*b])).unwrap();
+        let mut sorted = r.clone();
+        sorted.sort_by(|a, b| b.total_cmp(a));
+        if sorted[0] - sorted[1] > 0.3 {
+            assert_eq!(argmax(&r), argmax(&o), "top token changed for {p:?}");
+        }
+        let (dn, d_own) = (logit_distance(&r, &n), logit_distance(&r, &o));
+        native_worst = (native_worst.0.max(dn.0), native_worst.1.max(dn.1));
+        own_worst = (own_worst.0.max(d_own.0), own_worst.1.max(d_own.1));
+    }
+    eprintln!(
+        "against f32 weights: candle Q4_1 max|dlogit| {:.4} KL {:.2e}; own max|dlogit| {:.4} KL {:.2e}",
+        native_worst.0, native_worst.1, own_worst.0, own_worst.1
+    );
+    assert!(own_worst.1 < 0.05, "KL {} too large", own_worst.1);
+    assert!(
+        own_worst.0 <= native_worst.0 * 1.5 + 0.1,
+        "own forward drifts further from the file than candle's"
+    );
+}
+
+#[test]
+fn r2_shared_prompt_prefix_is_reused_without_changing_the_answer() {
+    let store = util::store();
+    let model = store.resolve_default(Role::Generator).unwrap();
+    let mut gen = Generator::load(&model, &Device::Cpu).unwrap();
+    let system = "You summarise emails for a council's correspondence team in one sentence.";
+    let a = gen.chat_ids(Some(system), SAMPLE_EMAIL).unwrap();
+    let b = gen
+        .chat_ids(
+            Some(system),
+            "Please move my appointment on Friday to next week.",
+        )
+        .unwrap();
+    let opts = GenOpts {
+        max_new_tokens: 24,
+        ..GenOpts::default()
+    };
+    gen.clear_cache();
+    let fresh = gen.generate(&b, &opts).unwrap();
+    assert_eq!(fresh.reused_tokens, 0);
+    gen.generate(&a, &opts).unwrap();
+    let reused = gen.generate(&b, &opts).unwrap();
+    let shared = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    assert!(shared > 10, "the system turn is a shared prefix");
+    assert_eq!(reused.reused_tokens, shared);
+    assert_eq!(reused.tokens, fresh.tokens);
+    // The same prompt again reuses all but its last token.
+    let again = gen.generate(&b, &opts).unwrap();
+    assert_eq!(again.reused_tokens, b.len() - 1);
+    assert_eq!(again.tokens, fresh.tokens);
 }
 
 fn link_or_copy(from: &Path, to: &Path) {

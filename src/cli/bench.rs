@@ -74,6 +74,7 @@ struct GeneratorReport {
     id: String,
     sha256: String,
     weights: mailroom::models::WeightFormat,
+    backend: String,
     load_ms: f64,
     prompt_tokens: usize,
     prompt_tok_s: f64,
@@ -143,11 +144,14 @@ fn bench_generator(gen: &mut Generator, args: &BenchArgs) -> anyhow::Result<Gene
         ignore_eos: true,
         ..GenOpts::default()
     };
+    // Every run computes its whole prompt: the cached prefix of the previous run is dropped.
+    gen.clear_cache();
     gen.generate(prompt, &opts)?; // warm-up
     let (mut prompt_s, mut decode_s, mut decoded) = (0.0, 0.0, 0usize);
     let start = Instant::now();
     let mut runs = 0;
     while runs < 2 || start.elapsed().as_secs_f64() < args.seconds {
+        gen.clear_cache();
         let g = gen.generate(prompt, &opts)?;
         prompt_s += g.prompt_ms / 1e3;
         decode_s += g.decode_ms / 1e3;
@@ -159,6 +163,7 @@ fn bench_generator(gen: &mut Generator, args: &BenchArgs) -> anyhow::Result<Gene
         id: gen.model_id().to_string(),
         sha256: gen.sha256().to_string(),
         weights: gen.weight_format(),
+        backend: gen.backend(),
         load_ms: gen.load_ms(),
         prompt_tokens: args.prompt_tokens,
         prompt_tok_s: (args.prompt_tokens * runs) as f64 / prompt_s,
@@ -287,8 +292,8 @@ fn print_table(r: &Report) {
     }
     if let Some(g) = &r.generator {
         println!(
-            "\ngenerator {} ({:?} weights, load {:.0} ms)",
-            g.id, g.weights, g.load_ms
+            "\ngenerator {} ({:?} weights, {}, load {:.0} ms)",
+            g.id, g.weights, g.backend, g.load_ms
         );
         println!(
             "  prompt  {:>4} tokens: {:>8.1} tok/s",

@@ -6,8 +6,8 @@ use anyhow::Context;
 use clap::Args;
 use mailroom::email::Provenance;
 use mailroom::models::{
-    device_from_name, Device, Encoder, Generator, HfCache, LoadOptions, ResolvedModel, Role, Store,
-    StoreOptions, WeightFormat,
+    device_from_name, Backend, Device, Encoder, Generator, HfCache, LoadOptions, ResolvedModel,
+    Role, Store, StoreOptions, WeightFormat,
 };
 use serde::Serialize;
 
@@ -29,9 +29,23 @@ pub struct ModelArgs {
     /// Device: cpu, cuda[:N] or metal (the last two need a build with that feature).
     #[arg(long, env = "MAILROOM_DEVICE", default_value = "cpu")]
     pub device: String,
-    /// Keep the GGUF file's own weight formats instead of requantising slow ones to Q8_0.
+    /// Keep the GGUF file's own weight formats instead of requantising slow ones to Q8_0
+    /// (candle backend).
     #[arg(long)]
     pub native_weights: bool,
+    /// Generator implementation: `own` (mailroom's kernels where the model is supported, else
+    /// candle) or `candle`.
+    #[arg(long, env = "MAILROOM_BACKEND", value_enum, default_value_t = BackendArg::Own)]
+    pub backend: BackendArg,
+}
+
+/// The `--backend` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendArg {
+    /// mailroom's own forward (llama family, Q4_1/Q8_0), else candle.
+    Own,
+    /// candle-transformers' quantised models.
+    Candle,
 }
 
 /// The local hub cache: `HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`.
@@ -99,6 +113,11 @@ impl ModelArgs {
             } else {
                 WeightFormat::FastQ8
             },
+            backend: match self.backend {
+                BackendArg::Own => Backend::Own,
+                BackendArg::Candle => Backend::Candle,
+            },
+            threads: None,
         };
         Generator::load_with(&model, &self.device()?, &options)
             .with_context(|| format!("loading generator {}", model.id))

@@ -119,6 +119,9 @@ pub enum ModelError {
     /// A tensor operation failed while running the model.
     #[error("model run failed: {0}")]
     Run(#[from] candle_core::Error),
+    /// The own generator forward failed.
+    #[error("generation failed: {0}")]
+    Generation(String),
 }
 
 impl ModelError {

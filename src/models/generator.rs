@@ -6,6 +6,11 @@
 //! per weight where the file has 4 plus a per-block offset); the logit difference this costs is
 //! measured by the `generator_requantised_logits_stay_close` test and reported in the README.
 //! `WeightFormat::Native` keeps the file's own formats.
+//!
+//! Llama-family files whose matrices are Q4_1 / Q8_0 (the default SmolLM2) run on the own
+//! forward in [`super::fastlm`] instead (`Backend::Own`, the default): the file's weights as they
+//! are, hand-written SIMD kernels, and a KV cache that keeps the prompt prefix shared with the
+//! previous call. Anything it does not support falls back to candle's models.
 
 use std::fs::File;
 use std::io::{BufReader, Cursor, Read, Seek};
@@ -23,6 +28,7 @@ use serde::Serialize;
 use tokenizers::Tokenizer;
 
 use super::chat::{ChatTemplate, Message};
+use super::fastlm::FastLlama;
 use super::gguf_tokenizer::tokenizer_from_gguf;
 use super::{ModelError, ResolvedModel, Role};
 
@@ -55,11 +61,27 @@ impl WeightFormat {
     }
 }
 
+/// Which implementation runs the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// The own forward where the model is supported (llama family, Q4_1/Q8_0 matrices, CPU),
+    /// else candle.
+    #[default]
+    Own,
+    /// candle-transformers' quantised models.
+    Candle,
+}
+
 /// How to load a generator.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
-    /// Weight formats to compute with.
+    /// Weight formats to compute with (candle backend; the own one always uses the file's).
     pub weights: WeightFormat,
+    /// Which implementation runs the model.
+    pub backend: Backend,
+    /// Threads for the own backend (default: candle's thread count).
+    pub threads: Option<usize>,
 }
 
 /// How to generate.
@@ -116,9 +138,12 @@ pub struct Generation {
     pub prompt_ms: f64,
     /// Milliseconds spent generating after the prompt.
     pub decode_ms: f64,
+    /// Prompt tokens whose keys and values were kept from the previous call (a shared prefix).
+    pub reused_tokens: usize,
 }
 
 enum Arch {
+    Own(Box<FastLlama>),
     Llama(quantized_llama::ModelWeights),
     Qwen2(quantized_qwen2::ModelWeights),
     Qwen3(quantized_qwen3::ModelWeights),
@@ -128,6 +153,7 @@ enum Arch {
 impl Arch {
     fn forward(&mut self, x: &Tensor, pos: usize) -> candle_core::Result<Tensor> {
         match self {
+            Arch::Own(_) => unreachable!("the own backend takes token ids"),
             Arch::Llama(m) => m.forward(x, pos),
             Arch::Qwen2(m) => m.forward(x, pos),
             Arch::Qwen3(m) => m.forward(x, pos),
@@ -137,6 +163,7 @@ impl Arch {
 
     fn clear(&mut self) {
         match self {
+            Arch::Own(m) => m.clear(),
             Arch::Llama(m) => m.clear_kv_cache(),
             Arch::Qwen2(m) => m.clear_kv_cache(),
             Arch::Qwen3(m) => m.clear_kv_cache(),
@@ -267,15 +294,25 @@ impl Generator {
         );
 
         let fmt = options.weights;
-        let needs_requant = content
-            .tensor_infos
-            .values()
-            .any(|t| fmt.target(t.ggml_dtype) != t.ggml_dtype);
-        let model_weights = if needs_requant {
-            let (content, mut cursor) = requantise(&content, &mut reader, path, fmt)?;
-            build_arch(&arch, content, &mut cursor, device, path)?
+        let own = if options.backend == Backend::Own && device.is_cpu() && fmt != WeightFormat::F32
+        {
+            let threads = options
+                .threads
+                .unwrap_or_else(candle_core::utils::get_num_threads);
+            match FastLlama::from_gguf(&content, &mut reader, threads) {
+                Ok(m) => Some(Box::new(m)),
+                Err(e) => {
+                    tracing::debug!(reason = %e.0, "own backend unsupported; using candle");
+                    None
+                }
+            }
         } else {
-            build_arch(&arch, content, &mut reader, device, path)?
+            None
+        };
+        let model_weights = if let Some(m) = own {
+            Arch::Own(m)
+        } else {
+            Self::candle_model(&arch, content, &mut reader, device, path, fmt)?
         };
         let load_ms = start.elapsed().as_secs_f64() * 1e3;
         tracing::info!(model = %model.id, arch = %arch, load_ms, "generator loaded");
@@ -293,6 +330,39 @@ impl Generator {
             format: fmt,
             load_ms,
         })
+    }
+
+    fn candle_model(
+        arch: &str,
+        content: Content,
+        reader: &mut BufReader<File>,
+        device: &Device,
+        path: &Path,
+        fmt: WeightFormat,
+    ) -> Result<Arch, ModelError> {
+        let needs_requant = content
+            .tensor_infos
+            .values()
+            .any(|t| fmt.target(t.ggml_dtype) != t.ggml_dtype);
+        if needs_requant {
+            let (content, mut cursor) = requantise(&content, reader, path, fmt)?;
+            build_arch(arch, content, &mut cursor, device, path)
+        } else {
+            build_arch(arch, content, reader, device, path)
+        }
+    }
+
+    /// What runs the model, for reports: `own (avx512-vnni, 2 threads)` or `candle`.
+    pub fn backend(&self) -> String {
+        match &self.model {
+            Arch::Own(m) => format!("own ({}, {} threads)", m.kernel().name(), m.threads()),
+            _ => "candle".to_string(),
+        }
+    }
+
+    /// Forget the cached prompt prefix (the next call computes its whole prompt).
+    pub fn clear_cache(&mut self) {
+        self.model.clear();
     }
 
     /// The model id (manifest id, path or `hf:` reference).
@@ -317,7 +387,10 @@ impl Generator {
 
     /// The weight formats it computes with.
     pub fn weight_format(&self) -> WeightFormat {
-        self.format
+        match self.model {
+            Arch::Own(_) => WeightFormat::Native,
+            _ => self.format,
+        }
     }
 
     /// Milliseconds it took to load.
@@ -383,6 +456,9 @@ impl Generator {
     /// The logits after `ids` (for checks and benchmarks).
     pub fn logits(&mut self, ids: &[u32]) -> Result<Vec<f32>, ModelError> {
         self.model.clear();
+        if let Arch::Own(m) = &mut self.model {
+            return m.forward(ids).map_err(ModelError::Generation);
+        }
         let input = Tensor::new(ids, &self.device)?.unsqueeze(0)?;
         let logits = self.model.forward(&input, 0)?;
         Ok(logits.squeeze(0)?.to_vec1()?)
@@ -406,11 +482,9 @@ impl Generator {
             _ => Sampling::ArgMax,
         };
         let mut sampler = LogitsProcessor::from_sampling(opts.seed, sampling);
-        self.model.clear();
 
         let t0 = Instant::now();
-        let input = Tensor::new(prompt, &self.device)?.unsqueeze(0)?;
-        let logits = self.model.forward(&input, 0)?.squeeze(0)?;
+        let (logits, reused_tokens) = self.prefill(prompt)?;
         let mut next = sampler.sample(&logits)?;
         let prompt_ms = t0.elapsed().as_secs_f64() * 1e3;
 
@@ -428,8 +502,7 @@ impl Generator {
             if pos + 1 >= self.context {
                 break StopReason::ContextFull;
             }
-            let input = Tensor::new(&[next], &self.device)?.unsqueeze(0)?;
-            let logits = self.model.forward(&input, pos)?.squeeze(0)?;
+            let logits = self.step(next, pos)?;
             pos += 1;
             next = sampler.sample(&logits)?;
         };
@@ -442,7 +515,42 @@ impl Generator {
             stop,
             prompt_ms,
             decode_ms,
+            reused_tokens,
         })
+    }
+
+    /// Run the prompt and return the logits after it, and how many prompt tokens were reused
+    /// from the cache (the own backend keeps the prefix shared with the previous prompt).
+    fn prefill(&mut self, prompt: &[u32]) -> Result<(Tensor, usize), ModelError> {
+        if let Arch::Own(m) = &mut self.model {
+            let shared = m
+                .cached()
+                .iter()
+                .zip(prompt)
+                .take_while(|(a, b)| a == b)
+                .count()
+                .min(prompt.len() - 1);
+            m.truncate(shared);
+            let logits = m
+                .forward(&prompt[shared..])
+                .map_err(ModelError::Generation)?;
+            let n = logits.len();
+            return Ok((Tensor::from_vec(logits, n, &Device::Cpu)?, shared));
+        }
+        self.model.clear();
+        let input = Tensor::new(prompt, &self.device)?.unsqueeze(0)?;
+        Ok((self.model.forward(&input, 0)?.squeeze(0)?, 0))
+    }
+
+    /// Feed one generated token at position `pos` and return the next logits.
+    fn step(&mut self, token: u32, pos: usize) -> Result<Tensor, ModelError> {
+        if let Arch::Own(m) = &mut self.model {
+            let logits = m.forward(&[token]).map_err(ModelError::Generation)?;
+            let n = logits.len();
+            return Ok(Tensor::from_vec(logits, n, &Device::Cpu)?);
+        }
+        let input = Tensor::new(&[token], &self.device)?.unsqueeze(0)?;
+        Ok(self.model.forward(&input, pos)?.squeeze(0)?)
     }
 }
 

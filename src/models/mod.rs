@@ -12,6 +12,8 @@
 mod chat;
 mod encoder;
 mod error;
+#[allow(unsafe_code)] // SIMD kernels and a thread pool; the only unsafe code of the crate.
+mod fastlm;
 mod generator;
 mod gguf_tokenizer;
 mod manifest;
@@ -21,7 +23,9 @@ mod verify;
 pub use candle_core::Device;
 pub use encoder::{Encoder, EncoderOptions, ATTENTION_BUDGET};
 pub use error::ModelError;
-pub use generator::{GenOpts, Generation, Generator, LoadOptions, StopReason, WeightFormat};
+pub use generator::{
+    Backend, GenOpts, Generation, Generator, LoadOptions, StopReason, WeightFormat,
+};
 pub use gguf_tokenizer::tokenizer_from_gguf;
 pub use manifest::{FileEntry, Manifest, ModelEntry};
 pub use store::{HfCache, ResolvedModel, Store, StoreOptions, VerifiedFile};

@@ -1,0 +1,624 @@
+//! The llama forward pass (SmolLM2, Llama, Mistral without sliding windows) on the own kernels.
+//!
+//! One forward is one pool job; per layer the threads split the rows of each matrix (so every
+//! output value is computed by one thread in a fixed order: the result does not depend on the
+//! thread count) and the (token, head) pairs of attention, and meet at barriers in between.
+//! The KV cache is f32 and remembers which tokens it holds, so a prompt that starts like the
+//! previous one (the same system prompt) only computes its new tokens.
+
+use std::io::{Read, Seek};
+
+use candle_core::quantized::gguf_file::Content;
+use candle_core::quantized::GgmlDType;
+use candle_core::Device;
+
+use super::pool::{share, Barrier, Pool};
+use super::quant::{matmul_rows, Kernel, QActs, QKind, QMatrix, Unsupported, BLOCK};
+
+/// The shape of a llama model.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Transformer layers.
+    pub layers: usize,
+    /// Hidden size.
+    pub dim: usize,
+    /// Feed-forward size.
+    pub ff: usize,
+    /// Query heads.
+    pub heads: usize,
+    /// Key/value heads.
+    pub kv_heads: usize,
+    /// Size of one head.
+    pub head_dim: usize,
+    /// Vocabulary size.
+    pub vocab: usize,
+    /// RMS norm epsilon.
+    pub eps: f32,
+    /// RoPE frequency base.
+    pub rope_base: f32,
+}
+
+struct Layer {
+    attn_norm: Vec<f32>,
+    /// Q, K and V stacked.
+    qkv: QMatrix,
+    wo: QMatrix,
+    ffn_norm: Vec<f32>,
+    gate: QMatrix,
+    up: QMatrix,
+    down: QMatrix,
+}
+
+/// Scratch buffers for a forward over up to `tokens` tokens.
+struct Scratch {
+    tokens: usize,
+    x: Vec<f32>,
+    xq: QActs,
+    qkv: Vec<f32>,
+    attn: Vec<f32>,
+    aq: QActs,
+    hq: QActs,
+    h: Vec<f32>,
+    g: Vec<f32>,
+    logits: Vec<f32>,
+    /// Attention scores, one row per thread.
+    scores: Vec<f32>,
+}
+
+/// A llama model on the own kernels.
+pub struct FastLlama {
+    cfg: Config,
+    embed: QMatrix,
+    output: Option<QMatrix>,
+    out_norm: Vec<f32>,
+    layers: Vec<Layer>,
+    kernel: Kernel,
+    pool: Pool,
+    /// Per layer: keys and values, `[position][kv_heads * head_dim]`.
+    k_cache: Vec<Vec<f32>>,
+    v_cache: Vec<Vec<f32>>,
+    /// The tokens whose keys and values the cache holds, in order.
+    cached: Vec<u32>,
+    /// `cos`, `sin` per position and frequency.
+    rope: Vec<(f32, f32)>,
+    scratch: Scratch,
+}
+
+impl std::fmt::Debug for FastLlama {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FastLlama")
+            .field("cfg", &self.cfg)
+            .field("kernel", &self.kernel)
+            .finish()
+    }
+}
+
+/// Raw pointer to an f32 buffer that threads write disjoint parts of between barriers.
+#[derive(Clone, Copy)]
+struct Shared(*mut f32);
+// SAFETY: used only for disjoint writes separated by barriers (see `forward`).
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    /// # Safety
+    /// The range must be in bounds and no other thread may touch it while the slice lives.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn slice(&self, start: usize, len: usize) -> &mut [f32] {
+        std::slice::from_raw_parts_mut(self.0.add(start), len)
+    }
+
+    /// # Safety
+    /// The range must be in bounds and no thread may write it while the slice lives.
+    unsafe fn read(&self, start: usize, len: usize) -> &[f32] {
+        std::slice::from_raw_parts(self.0.add(start), len)
+    }
+
+    /// # Safety
+    /// In bounds, and no other thread touches index `i` at the same time.
+    unsafe fn add(&self, i: usize, v: f32) {
+        *self.0.add(i) += v;
+    }
+
+    /// # Safety
+    /// As for [`Shared::add`].
+    unsafe fn set(&self, i: usize, v: f32) {
+        *self.0.add(i) = v;
+    }
+}
+
+/// Read access to activations that `RawActs` writers fill between barriers.
+#[derive(Clone, Copy)]
+struct ActsRef(*const QActs);
+// SAFETY: read only after the barrier that ends the step writing them.
+unsafe impl Send for ActsRef {}
+unsafe impl Sync for ActsRef {}
+
+impl ActsRef {
+    /// # Safety
+    /// No thread may write the activations while the reference lives.
+    unsafe fn get(&self) -> &QActs {
+        &*self.0
+    }
+}
+
+fn kind_of(t: GgmlDType) -> Option<QKind> {
+    match t {
+        GgmlDType::Q4_1 => Some(QKind::Q4_1),
+        GgmlDType::Q8_0 => Some(QKind::Q8_0),
+        _ => None,
+    }
+}
+
+impl FastLlama {
+    /// Load a llama-architecture GGUF whose matrices are Q4_1 or Q8_0 with widths divisible by
+    /// 64; anything else is `Unsupported` (the caller then uses candle's model).
+    pub fn from_gguf<R: Read + Seek>(
+        content: &Content,
+        reader: &mut R,
+        threads: usize,
+    ) -> Result<Self, Unsupported> {
+        let md = |k: &str| content.metadata.get(k);
+        let arch = md("general.architecture")
+            .and_then(|v| v.to_string().ok())
+            .cloned()
+            .unwrap_or_default();
+        if arch != "llama" {
+            return Err(Unsupported(format!("architecture {arch}")));
+        }
+        let u = |k: &str| -> Result<usize, Unsupported> {
+            md(&format!("llama.{k}"))
+                .and_then(|v| v.to_u32().ok())
+                .map(|v| v as usize)
+                .ok_or_else(|| Unsupported(format!("no llama.{k}")))
+        };
+        let f = |k: &str, default: f32| {
+            md(&format!("llama.{k}"))
+                .and_then(|v| v.to_f32().ok())
+                .unwrap_or(default)
+        };
+        let dim = u("embedding_length")?;
+        let heads = u("attention.head_count")?;
+        let kv_heads = u("attention.head_count_kv").unwrap_or(heads);
+        let head_dim = dim / heads.max(1);
+        if heads == 0 || kv_heads == 0 || heads % kv_heads != 0 || head_dim % BLOCK != 0 {
+            return Err(Unsupported(format!("{heads} heads / {kv_heads} kv heads")));
+        }
+        if let Ok(rope_dim) = u("rope.dimension_count") {
+            if rope_dim != head_dim {
+                return Err(Unsupported("partial rotary embedding".into()));
+            }
+        }
+        if md("llama.rope.scaling.type").is_some() || md("llama.expert_count").is_some() {
+            return Err(Unsupported("rope scaling or experts".into()));
+        }
+        let mut cfg = Config {
+            layers: u("block_count")?,
+            dim,
+            ff: u("feed_forward_length")?,
+            heads,
+            kv_heads,
+            head_dim,
+            vocab: 0,
+            eps: f("attention.layer_norm_rms_epsilon", 1e-5),
+            rope_base: f("rope.freq_base", 10_000.0),
+        };
+
+        let mut load = |name: &str| -> Result<(GgmlDType, Vec<usize>, Vec<u8>), Unsupported> {
+            let info = content
+                .tensor_infos
+                .get(name)
+                .ok_or_else(|| Unsupported(format!("no tensor {name}")))?;
+            let qt = content
+                .tensor(reader, name, &Device::Cpu)
+                .map_err(|e| Unsupported(format!("{name}: {e}")))?;
+            let data = qt
+                .data()
+                .map_err(|e| Unsupported(format!("{name}: {e}")))?
+                .into_owned();
+            Ok((info.ggml_dtype, info.shape.dims().to_vec(), data))
+        };
+        let mut matrix = |name: &str| -> Result<QMatrix, Unsupported> {
+            let (dtype, dims, data) = load(name)?;
+            let kind = kind_of(dtype).ok_or_else(|| Unsupported(format!("{name} is {dtype:?}")))?;
+            // candle gives GGUF shapes as (rows, cols).
+            let (rows, cols) = match dims.as_slice() {
+                [r, c] => (*r, *c),
+                _ => return Err(Unsupported(format!("{name} is not a matrix"))),
+            };
+            QMatrix::from_ggml(kind, rows, cols, &data)
+        };
+        let embed = matrix("token_embd.weight")?;
+        cfg.vocab = embed.rows();
+        let output = if content.tensor_infos.contains_key("output.weight") {
+            Some(matrix("output.weight")?)
+        } else {
+            None
+        };
+        let mut layers = Vec::with_capacity(cfg.layers);
+        for l in 0..cfg.layers {
+            let p = format!("blk.{l}");
+            let q = matrix(&format!("{p}.attn_q.weight"))?;
+            let k = matrix(&format!("{p}.attn_k.weight"))?;
+            let v = matrix(&format!("{p}.attn_v.weight"))?;
+            let qkv = QMatrix::stack(&[q, k, v])?;
+            let wo = matrix(&format!("{p}.attn_output.weight"))?;
+            let gate = matrix(&format!("{p}.ffn_gate.weight"))?;
+            let up = matrix(&format!("{p}.ffn_up.weight"))?;
+            let down = matrix(&format!("{p}.ffn_down.weight"))?;
+            layers.push(Layer {
+                attn_norm: Vec::new(),
+                qkv,
+                wo,
+                ffn_norm: Vec::new(),
+                gate,
+                up,
+                down,
+            });
+        }
+        let mut vector = |name: &str, n: usize| -> Result<Vec<f32>, Unsupported> {
+            let qt = content
+                .tensor(reader, name, &Device::Cpu)
+                .map_err(|e| Unsupported(format!("{name}: {e}")))?;
+            let v: Vec<f32> = qt
+                .dequantize(&Device::Cpu)
+                .and_then(|t| t.flatten_all()?.to_vec1())
+                .map_err(|e| Unsupported(format!("{name}: {e}")))?;
+            if v.len() != n {
+                return Err(Unsupported(format!("{name} has {} values", v.len())));
+            }
+            Ok(v)
+        };
+        for (l, layer) in layers.iter_mut().enumerate() {
+            layer.attn_norm = vector(&format!("blk.{l}.attn_norm.weight"), dim)?;
+            layer.ffn_norm = vector(&format!("blk.{l}.ffn_norm.weight"), dim)?;
+        }
+        let out_norm = vector("output_norm.weight", dim)?;
+
+        let kv = kv_heads * head_dim;
+        for l in &layers {
+            let shapes_ok = l.qkv.rows() == dim + 2 * kv
+                && l.qkv.cols() == dim
+                && l.wo.rows() == dim
+                && l.wo.cols() == dim
+                && l.gate.rows() == cfg.ff
+                && l.up.rows() == cfg.ff
+                && l.gate.cols() == dim
+                && l.down.rows() == dim
+                && l.down.cols() == cfg.ff;
+            if !shapes_ok {
+                return Err(Unsupported("unexpected matrix shapes".into()));
+            }
+        }
+        if embed.cols() != dim || output.as_ref().is_some_and(|o| o.cols() != dim) {
+            return Err(Unsupported("unexpected embedding shape".into()));
+        }
+        if !cfg.ff.is_multiple_of(BLOCK) {
+            return Err(Unsupported("feed-forward size".into()));
+        }
+        let n_layers = cfg.layers;
+        let scratch = Scratch::new(&cfg, 1, threads.max(1), 0);
+        Ok(FastLlama {
+            embed,
+            output,
+            out_norm,
+            layers,
+            kernel: Kernel::detect(),
+            pool: Pool::new(threads),
+            k_cache: vec![Vec::new(); n_layers],
+            v_cache: vec![Vec::new(); n_layers],
+            cached: Vec::new(),
+            rope: Vec::new(),
+            scratch,
+            cfg,
+        })
+    }
+
+    /// The kernel in use.
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// Threads computing.
+    pub fn threads(&self) -> usize {
+        self.pool.threads()
+    }
+
+    /// Forget the cache.
+    pub fn clear(&mut self) {
+        self.cached.clear();
+    }
+
+    /// The tokens whose keys and values are cached.
+    pub fn cached(&self) -> &[u32] {
+        &self.cached
+    }
+
+    /// Keep only the first `n` cached tokens.
+    pub fn truncate(&mut self, n: usize) {
+        self.cached.truncate(n);
+    }
+
+    /// Append `tokens` after the cached ones and return the logits after the last of them.
+    pub fn forward(&mut self, tokens: &[u32]) -> Result<Vec<f32>, String> {
+        if tokens.is_empty() {
+            return Err("no tokens".into());
+        }
+        if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= self.cfg.vocab) {
+            return Err(format!("token id {bad} is outside the vocabulary"));
+        }
+        let cfg = self.cfg.clone();
+        let pos0 = self.cached.len();
+        let n = tokens.len();
+        let end = pos0 + n;
+        let kv = cfg.kv_heads * cfg.head_dim;
+        for (k, v) in self.k_cache.iter_mut().zip(self.v_cache.iter_mut()) {
+            if k.len() < end * kv {
+                let cap = (end * kv).next_power_of_two().max(256 * kv);
+                k.resize(cap, 0.0);
+                v.resize(cap, 0.0);
+            }
+        }
+        let half = cfg.head_dim / 2;
+        while self.rope.len() < end * half {
+            let p = self.rope.len() / half;
+            let i = self.rope.len() % half;
+            let freq = cfg.rope_base.powf(-(2.0 * i as f32) / cfg.head_dim as f32);
+            let angle = p as f32 * freq;
+            self.rope.push((angle.cos(), angle.sin()));
+        }
+        let threads = self.pool.threads();
+        if self.scratch.tokens < n || self.scratch.scores.len() < threads * end {
+            self.scratch = Scratch::new(&cfg, n.max(self.scratch.tokens), threads, end);
+        }
+        for (t, &id) in tokens.iter().enumerate() {
+            self.embed.dequantize_row(
+                id as usize,
+                &mut self.scratch.x[t * cfg.dim..(t + 1) * cfg.dim],
+            );
+        }
+
+        let s = &mut self.scratch;
+        let x = Shared(s.x.as_mut_ptr());
+        let qkv = Shared(s.qkv.as_mut_ptr());
+        let attn = Shared(s.attn.as_mut_ptr());
+        let h = Shared(s.h.as_mut_ptr());
+        let g = Shared(s.g.as_mut_ptr());
+        let logits = Shared(s.logits.as_mut_ptr());
+        let scores = Shared(s.scores.as_mut_ptr());
+        let scores_len = s.scores.len() / threads;
+        let (xq_raw, aq_raw, hq_raw) = (s.xq.raw(), s.aq.raw(), s.hq.raw());
+        let (xq, aq, hq) = (ActsRef(&s.xq), ActsRef(&s.aq), ActsRef(&s.hq));
+        let k_cache: Vec<Shared> = self
+            .k_cache
+            .iter_mut()
+            .map(|c| Shared(c.as_mut_ptr()))
+            .collect();
+        let v_cache: Vec<Shared> = self
+            .v_cache
+            .iter_mut()
+            .map(|c| Shared(c.as_mut_ptr()))
+            .collect();
+        let layers = &self.layers;
+        let rope = &self.rope;
+        let kernel = self.kernel;
+        let head = self.output.as_ref().unwrap_or(&self.embed);
+        let out_norm = &self.out_norm;
+
+        let job = |tid: usize, barrier: &Barrier| {
+            let (dim, hd) = (cfg.dim, cfg.head_dim);
+            let qkv_w = dim + 2 * kv;
+            let group = cfg.heads / cfg.kv_heads;
+            let scale = 1.0 / (hd as f32).sqrt();
+            // SAFETY (whole job): every write below goes to a range owned by this thread in the
+            // current step (its tokens, rows or heads from `share`), and every read of data
+            // written by other threads comes after the barrier that ends their step.
+            unsafe {
+                for (l, layer) in layers.iter().enumerate() {
+                    // 1. Norm and quantise the residual, tokens split.
+                    for t in share(n, tid, threads, 1) {
+                        let normed = rms_norm(x.read(t * dim, dim), &layer.attn_norm, cfg.eps);
+                        xq_raw.set_blocks(t, &normed, 0);
+                    }
+                    barrier.wait();
+                    // 2. Q, K, V: rows split.
+                    let rows = share(qkv_w, tid, threads, 16);
+                    matmul_rows(kernel, &layer.qkv, xq.get(), 0, n, rows, |t, r, v| {
+                        qkv.set(t * qkv_w + r, v)
+                    });
+                    barrier.wait();
+                    // 3. RoPE on queries and keys, keys and values into the cache: tokens split.
+                    for t in share(n, tid, threads, 1) {
+                        let p = pos0 + t;
+                        let row = qkv.slice(t * qkv_w, qkv_w);
+                        let cs = &rope[p * hd / 2..(p + 1) * hd / 2];
+                        for hv in row[..dim + kv].chunks_exact_mut(hd) {
+                            apply_rope(hv, cs);
+                        }
+                        k_cache[l]
+                            .slice(p * kv, kv)
+                            .copy_from_slice(&row[dim..dim + kv]);
+                        v_cache[l]
+                            .slice(p * kv, kv)
+                            .copy_from_slice(&row[dim + kv..]);
+                    }
+                    barrier.wait();
+                    // 4. Attention: (token, head) pairs split; each quantises its own output.
+                    let sc = scores.slice(tid * scores_len, scores_len);
+                    for unit in share(n * cfg.heads, tid, threads, 1) {
+                        let (t, hh) = (unit / cfg.heads, unit % cfg.heads);
+                        let p = pos0 + t;
+                        let q = qkv.read(t * qkv_w + hh * hd, hd);
+                        let kvh = hh / group;
+                        let keys = k_cache[l].read(0, (p + 1) * kv);
+                        let values = v_cache[l].read(0, (p + 1) * kv);
+                        let out = attn.slice(t * dim + hh * hd, hd);
+                        attend(
+                            q,
+                            keys,
+                            values,
+                            kv,
+                            kvh * hd,
+                            p + 1,
+                            scale,
+                            &mut sc[..p + 1],
+                            out,
+                        );
+                        aq_raw.set_blocks(t, out, hh * hd / BLOCK);
+                    }
+                    barrier.wait();
+                    // 5. Output projection added to the residual: rows split.
+                    let rows = share(dim, tid, threads, 16);
+                    matmul_rows(kernel, &layer.wo, aq.get(), 0, n, rows, |t, r, v| {
+                        x.add(t * dim + r, v)
+                    });
+                    barrier.wait();
+                    // 6. Norm and quantise: tokens split.
+                    for t in share(n, tid, threads, 1) {
+                        let normed = rms_norm(x.read(t * dim, dim), &layer.ffn_norm, cfg.eps);
+                        xq_raw.set_blocks(t, &normed, 0);
+                    }
+                    barrier.wait();
+                    // 7. Gate and up, SiLU, quantised: rows split in whole blocks.
+                    let rows = share(cfg.ff, tid, threads, BLOCK);
+                    let ff = cfg.ff;
+                    matmul_rows(
+                        kernel,
+                        &layer.gate,
+                        xq.get(),
+                        0,
+                        n,
+                        rows.clone(),
+                        |t, r, v| g.set(t * ff + r, v),
+                    );
+                    matmul_rows(
+                        kernel,
+                        &layer.up,
+                        xq.get(),
+                        0,
+                        n,
+                        rows.clone(),
+                        |t, r, v| h.set(t * ff + r, v),
+                    );
+                    for t in 0..n {
+                        let hs = h.slice(t * ff + rows.start, rows.len());
+                        let gs = g.read(t * ff + rows.start, rows.len());
+                        for (hv, gv) in hs.iter_mut().zip(gs) {
+                            *hv *= gv / (1.0 + (-gv).exp());
+                        }
+                        hq_raw.set_blocks(t, hs, rows.start / BLOCK);
+                    }
+                    barrier.wait();
+                    // 8. Down projection added to the residual: rows split.
+                    let rows = share(dim, tid, threads, 16);
+                    matmul_rows(kernel, &layer.down, hq.get(), 0, n, rows, |t, r, v| {
+                        x.add(t * dim + r, v)
+                    });
+                    barrier.wait();
+                }
+                // Logits of the last token: its norm (thread 0), then rows split.
+                if tid == 0 {
+                    let normed = rms_norm(x.read((n - 1) * dim, dim), out_norm, cfg.eps);
+                    xq_raw.set_blocks(0, &normed, 0);
+                }
+                barrier.wait();
+                let rows = share(cfg.vocab, tid, threads, 64);
+                matmul_rows(kernel, head, xq.get(), 0, 1, rows, |_, r, v| {
+                    logits.set(r, v)
+                });
+            }
+        };
+        self.pool
+            .run(&job)
+            .map_err(|_| "a generator thread failed".to_string())?;
+        self.cached.extend_from_slice(tokens);
+        Ok(self.scratch.logits.clone())
+    }
+}
+
+impl Scratch {
+    fn new(cfg: &Config, tokens: usize, threads: usize, positions: usize) -> Self {
+        let kv = cfg.kv_heads * cfg.head_dim;
+        Scratch {
+            tokens,
+            x: vec![0.0; tokens * cfg.dim],
+            xq: QActs::new(tokens, cfg.dim),
+            qkv: vec![0.0; tokens * (cfg.dim + 2 * kv)],
+            attn: vec![0.0; tokens * cfg.dim],
+            aq: QActs::new(tokens, cfg.dim),
+            hq: QActs::new(tokens, cfg.ff),
+            h: vec![0.0; tokens * cfg.ff],
+            g: vec![0.0; tokens * cfg.ff],
+            logits: vec![0.0; cfg.vocab],
+            scores: vec![0.0; threads * positions.next_power_of_two().max(256)],
+        }
+    }
+}
+
+fn rms_norm(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
+    let ms = x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32;
+    let inv = 1.0 / (ms + eps).sqrt();
+    x.iter().zip(w).map(|(v, g)| v * inv * g).collect()
+}
+
+/// Rotate neighbouring pairs (GGUF llama's layout of Q and K rows).
+fn apply_rope(x: &mut [f32], cs: &[(f32, f32)]) {
+    for (pair, &(c, s)) in x.chunks_exact_mut(2).zip(cs) {
+        let (a, b) = (pair[0], pair[1]);
+        pair[0] = a * c - b * s;
+        pair[1] = a * s + b * c;
+    }
+}
+
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..16 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Causal attention of one query head over `len` cached positions.
+#[allow(clippy::too_many_arguments)]
+fn attend(
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    stride: usize,
+    offset: usize,
+    len: usize,
+    scale: f32,
+    scores: &mut [f32],
+    out: &mut [f32],
+) {
+    let hd = q.len();
+    let mut max = f32::NEG_INFINITY;
+    for (j, sc) in scores.iter_mut().enumerate().take(len) {
+        let k = &keys[j * stride + offset..j * stride + offset + hd];
+        *sc = dot(q, k) * scale;
+        max = max.max(*sc);
+    }
+    let mut sum = 0f32;
+    for sc in scores.iter_mut().take(len) {
+        *sc = (*sc - max).exp();
+        sum += *sc;
+    }
+    out.fill(0.0);
+    for (j, sc) in scores.iter().enumerate().take(len) {
+        let w = sc / sum;
+        let v = &values[j * stride + offset..j * stride + offset + hd];
+        for (o, vv) in out.iter_mut().zip(v) {
+            *o += w * vv;
+        }
+    }
+}
