@@ -164,6 +164,30 @@ impl QMatrix {
         self.cols
     }
 
+    /// Ask the CPU to start loading row `r` into cache.
+    #[inline(always)]
+    fn prefetch(&self, r: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let qs = self.qs[r * self.row_bytes..(r + 1) * self.row_bytes].as_ptr();
+            for off in (0..self.row_bytes).step_by(64) {
+                // SAFETY: prefetching is a hint and never faults; the address is in the row.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(qs.add(off) as *const i8) };
+            }
+            let scales = [&self.d, &self.m];
+            for v in scales.into_iter().filter(|v| !v.is_empty()) {
+                let p = v[r * self.nb_pad..(r + 1) * self.nb_pad].as_ptr();
+                for off in (0..self.nb_pad).step_by(32) {
+                    // SAFETY: as above.
+                    unsafe { _mm_prefetch::<_MM_HINT_T0>(p.add(off) as *const i8) };
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = r;
+    }
+
     /// Row `r` as f32 (the embedding lookup).
     pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
         for (b, chunk) in out[..self.cols].chunks_exact_mut(BLOCK).enumerate() {
@@ -355,6 +379,10 @@ impl Kernel {
     }
 }
 
+/// Rows ahead whose weights are prefetched while a row is computed (one token at a time the
+/// kernel waits on memory; the hardware prefetcher alone does not run far enough ahead).
+const PREFETCH_ROWS: usize = 4;
+
 /// Calls `sink(t, r, W[r] · acts[token0 + t])` for every row in `rows` and token `t` in `0..n`.
 pub fn matmul_rows(
     kernel: Kernel,
@@ -378,6 +406,9 @@ pub fn matmul_rows(
             1
         };
         for r in rows.clone() {
+            if tile == 1 && r + PREFETCH_ROWS < rows.end {
+                w.prefetch(r + PREFETCH_ROWS);
+            }
             let mut res = [0f32; 8];
             match tile {
                 8 => rows_dot::<8>(kernel, w, acts, token0 + t, r, &mut res),
