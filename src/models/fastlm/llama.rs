@@ -13,7 +13,7 @@ use candle_core::quantized::GgmlDType;
 use candle_core::Device;
 
 use super::pool::{share, Barrier, Pool};
-use super::quant::{matmul_rows, Kernel, QActs, QKind, QMatrix, Unsupported, BLOCK};
+use super::quant::{matmul_rows, Kernel, QActs, QKind, QMatrix, RawActs, Unsupported, BLOCK};
 
 /// The shape of a llama model.
 #[derive(Debug, Clone)]
@@ -53,7 +53,8 @@ struct Layer {
 struct Scratch {
     tokens: usize,
     x: Vec<f32>,
-    xq: QActs,
+    /// The normed residual, quantised: one copy per thread.
+    xq: Vec<QActs>,
     qkv: Vec<f32>,
     attn: Vec<f32>,
     aq: QActs,
@@ -387,8 +388,10 @@ impl FastLlama {
         let logits = Shared(s.logits.as_mut_ptr());
         let scores = Shared(s.scores.as_mut_ptr());
         let scores_len = s.scores.len() / threads;
-        let (xq_raw, aq_raw, hq_raw) = (s.xq.raw(), s.aq.raw(), s.hq.raw());
-        let (xq, aq, hq) = (ActsRef(&s.xq), ActsRef(&s.aq), ActsRef(&s.hq));
+        let (aq_raw, hq_raw) = (s.aq.raw(), s.hq.raw());
+        let xq_raw: Vec<RawActs> = s.xq.iter_mut().map(|a| a.raw()).collect();
+        let xq: Vec<ActsRef> = s.xq.iter().map(|a| ActsRef(a)).collect();
+        let (aq, hq) = (ActsRef(&s.aq), ActsRef(&s.hq));
         let k_cache: Vec<Shared> = self
             .k_cache
             .iter_mut()
@@ -406,6 +409,7 @@ impl FastLlama {
         let out_norm = &self.out_norm;
 
         let job = |tid: usize, barrier: &Barrier| {
+            let (my_xq_raw, my_xq) = (xq_raw[tid], xq[tid]);
             let (dim, hd) = (cfg.dim, cfg.head_dim);
             let qkv_w = dim + 2 * kv;
             let group = cfg.heads / cfg.kv_heads;
@@ -415,32 +419,45 @@ impl FastLlama {
             // written by other threads comes after the barrier that ends their step.
             unsafe {
                 for (l, layer) in layers.iter().enumerate() {
-                    // 1. Norm and quantise the residual, tokens split.
-                    for t in share(n, tid, threads, 1) {
+                    // 1. Norm and quantise the residual: every thread all tokens, into its own
+                    //    buffer (cheaper than a barrier).
+                    for t in 0..n {
                         let normed = rms_norm(x.read(t * dim, dim), &layer.attn_norm, cfg.eps);
-                        xq_raw.set_blocks(t, &normed, 0);
+                        my_xq_raw.set_blocks(t, &normed, 0);
                     }
-                    barrier.wait();
-                    // 2. Q, K, V: rows split.
+                    // 2. Q, K, V: rows split (in whole heads' pairs); RoPE (neighbouring pairs, GGUF
+                    //    llama's layout) on this thread's query and key rows, its key and value rows into the cache.
                     let rows = share(qkv_w, tid, threads, 16);
-                    matmul_rows(kernel, &layer.qkv, xq.get(), 0, n, rows, |t, r, v| {
-                        qkv.set(t * qkv_w + r, v)
-                    });
-                    barrier.wait();
-                    // 3. RoPE on queries and keys, keys and values into the cache: tokens split.
-                    for t in share(n, tid, threads, 1) {
+                    matmul_rows(
+                        kernel,
+                        &layer.qkv,
+                        my_xq.get(),
+                        0,
+                        n,
+                        rows.clone(),
+                        |t, r, v| qkv.set(t * qkv_w + r, v),
+                    );
+                    for t in 0..n {
                         let p = pos0 + t;
-                        let row = qkv.slice(t * qkv_w, qkv_w);
                         let cs = &rope[p * hd / 2..(p + 1) * hd / 2];
-                        for hv in row[..dim + kv].chunks_exact_mut(hd) {
-                            apply_rope(hv, cs);
+                        let rot = rows.start..rows.end.min(dim + kv);
+                        if !rot.is_empty() {
+                            let part = qkv.slice(t * qkv_w + rot.start, rot.len());
+                            for (i, pair) in part.chunks_exact_mut(2).enumerate() {
+                                let (c, s) = cs[((rot.start + 2 * i) % hd) / 2];
+                                let (a, b) = (pair[0], pair[1]);
+                                pair[0] = a * c - b * s;
+                                pair[1] = a * s + b * c;
+                            }
                         }
-                        k_cache[l]
-                            .slice(p * kv, kv)
-                            .copy_from_slice(&row[dim..dim + kv]);
-                        v_cache[l]
-                            .slice(p * kv, kv)
-                            .copy_from_slice(&row[dim + kv..]);
+                        for (cache, lo) in [(&k_cache[l], dim), (&v_cache[l], dim + kv)] {
+                            let r = rows.start.max(lo)..rows.end.min(lo + kv);
+                            if !r.is_empty() {
+                                cache
+                                    .slice(p * kv + r.start - lo, r.len())
+                                    .copy_from_slice(qkv.read(t * qkv_w + r.start, r.len()));
+                            }
+                        }
                     }
                     barrier.wait();
                     // 4. Attention: (token, head) pairs split; each quantises its own output.
@@ -473,19 +490,18 @@ impl FastLlama {
                         x.add(t * dim + r, v)
                     });
                     barrier.wait();
-                    // 6. Norm and quantise: tokens split.
-                    for t in share(n, tid, threads, 1) {
+                    // 6. Norm and quantise: every thread all tokens, into its own buffer.
+                    for t in 0..n {
                         let normed = rms_norm(x.read(t * dim, dim), &layer.ffn_norm, cfg.eps);
-                        xq_raw.set_blocks(t, &normed, 0);
+                        my_xq_raw.set_blocks(t, &normed, 0);
                     }
-                    barrier.wait();
                     // 7. Gate and up, SiLU, quantised: rows split in whole blocks.
                     let rows = share(cfg.ff, tid, threads, BLOCK);
                     let ff = cfg.ff;
                     matmul_rows(
                         kernel,
                         &layer.gate,
-                        xq.get(),
+                        my_xq.get(),
                         0,
                         n,
                         rows.clone(),
@@ -494,7 +510,7 @@ impl FastLlama {
                     matmul_rows(
                         kernel,
                         &layer.up,
-                        xq.get(),
+                        my_xq.get(),
                         0,
                         n,
                         rows.clone(),
@@ -517,13 +533,10 @@ impl FastLlama {
                     barrier.wait();
                 }
                 // Logits of the last token: its norm (thread 0), then rows split.
-                if tid == 0 {
-                    let normed = rms_norm(x.read((n - 1) * dim, dim), out_norm, cfg.eps);
-                    xq_raw.set_blocks(0, &normed, 0);
-                }
-                barrier.wait();
+                let normed = rms_norm(x.read((n - 1) * dim, dim), out_norm, cfg.eps);
+                my_xq_raw.set_blocks(0, &normed, 0);
                 let rows = share(cfg.vocab, tid, threads, 64);
-                matmul_rows(kernel, head, xq.get(), 0, 1, rows, |_, r, v| {
+                matmul_rows(kernel, head, my_xq.get(), 0, 1, rows, |_, r, v| {
                     logits.set(r, v)
                 });
             }
@@ -542,7 +555,7 @@ impl Scratch {
         Scratch {
             tokens,
             x: vec![0.0; tokens * cfg.dim],
-            xq: QActs::new(tokens, cfg.dim),
+            xq: (0..threads).map(|_| QActs::new(tokens, cfg.dim)).collect(),
             qkv: vec![0.0; tokens * (cfg.dim + 2 * kv)],
             attn: vec![0.0; tokens * cfg.dim],
             aq: QActs::new(tokens, cfg.dim),
@@ -559,15 +572,6 @@ fn rms_norm(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
     let ms = x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32;
     let inv = 1.0 / (ms + eps).sqrt();
     x.iter().zip(w).map(|(v, g)| v * inv * g).collect()
-}
-
-/// Rotate neighbouring pairs (GGUF llama's layout of Q and K rows).
-fn apply_rope(x: &mut [f32], cs: &[(f32, f32)]) {
-    for (pair, &(c, s)) in x.chunks_exact_mut(2).zip(cs) {
-        let (a, b) = (pair[0], pair[1]);
-        pair[0] = a * c - b * s;
-        pair[1] = a * s + b * c;
-    }
 }
 
 #[cfg(test)]
@@ -652,7 +656,7 @@ fn attend(
         let w = sc / sum;
         let v = &values[j * stride + offset..j * stride + offset + hd];
         for (o, vv) in out.iter_mut().zip(v) {
-            *o += w * vv;
+            *o = w.mul_add(*vv, *o);
         }
     }
 }
