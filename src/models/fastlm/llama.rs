@@ -574,24 +574,6 @@ fn rms_norm(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
     x.iter().zip(w).map(|(v, g)| v * inv * g).collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::exp_nonpositive;
-
-    #[test]
-    fn fast_exp_matches_libm() {
-        let mut worst = 0f32;
-        for i in 0..=80_000 {
-            let x = -(i as f32) * 0.001;
-            let (a, b) = (exp_nonpositive(x), x.exp());
-            worst = worst.max((a - b).abs() / b.max(f32::MIN_POSITIVE));
-        }
-        assert!(worst < 1e-6, "relative error {worst}");
-        assert_eq!(exp_nonpositive(0.0), 1.0);
-        assert!(exp_nonpositive(-1000.0) < 1e-37);
-    }
-}
-
 #[inline]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 16];
@@ -658,5 +640,23 @@ fn attend(
         for (o, vv) in out.iter_mut().zip(v) {
             *o = w.mul_add(*vv, *o);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exp_nonpositive;
+
+    #[test]
+    fn fast_exp_matches_libm() {
+        let mut worst = 0f32;
+        for i in 0..=80_000 {
+            let x = -(i as f32) * 0.001;
+            let (a, b) = (exp_nonpositive(x), x.exp());
+            worst = worst.max((a - b).abs() / b.max(f32::MIN_POSITIVE));
+        }
+        assert!(worst < 1e-6, "relative error {worst}");
+        assert_eq!(exp_nonpositive(0.0), 1.0);
+        assert!(exp_nonpositive(-1000.0) < 1e-37);
     }
 }
