@@ -223,8 +223,10 @@ fn load_backend(models: &ModelArgs, s: &Settings) -> anyhow::Result<EngineBacken
             .map(|h| Head::load(h).with_context(|| format!("loading head {}", h.display())))
             .collect::<anyhow::Result<Vec<_>>>()
     };
+    // One encoder for both engines: it is read-only and thread-safe.
+    let encoder = std::sync::Arc::new(models.load_encoder()?);
     let engine = |summary: SummaryMode, with_generator: bool| -> anyhow::Result<Engine> {
-        let encoder = models.load_encoder()?;
+        let encoder = encoder.clone();
         let heads = load_heads()?;
         for (path, h) in s.heads.iter().zip(&heads) {
             h.check_encoder(path, encoder.model_id(), encoder.sha256())?;

@@ -104,7 +104,8 @@ pub enum PipelineError {
 
 /// The loaded models and settings that triage messages.
 pub struct Engine {
-    encoder: Encoder,
+    /// Shared: `serve` builds its classify and triage engines over one loaded encoder.
+    encoder: Arc<Encoder>,
     generator: Option<Mutex<Generator>>,
     classifier: Classifier,
     summarizer: Summarizer,
@@ -194,8 +195,9 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 impl Engine {
     /// Build an engine. `taxonomy` enables the zero-shot axes; each head decides its own axis.
+    /// The encoder may be shared with other engines (pass an `Arc<Encoder>`).
     pub fn new(
-        encoder: Encoder,
+        encoder: impl Into<Arc<Encoder>>,
         generator: Option<Generator>,
         taxonomy: Option<Taxonomy>,
         heads: Vec<Head>,
@@ -204,6 +206,7 @@ impl Engine {
         if config.summary == SummaryMode::Abstractive && generator.is_none() {
             return Err(PipelineError::NoGenerator);
         }
+        let encoder: Arc<Encoder> = encoder.into();
         let taxonomy_info = taxonomy.as_ref().map(|t| TaxonomyInfo {
             name: t.name.clone(),
             version: t.version.clone(),
@@ -230,7 +233,7 @@ impl Engine {
                 .collect(),
         };
         let zero_shot = match taxonomy {
-            Some(t) => Some(ZeroShot::build(t, &encoder as &dyn Embed)?),
+            Some(t) => Some(ZeroShot::build(t, &*encoder as &dyn Embed)?),
             None => None,
         };
         let classifier = Classifier::new(zero_shot, heads).with_policy(config.review.clone());
