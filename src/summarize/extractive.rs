@@ -3,7 +3,7 @@
 //! the source, so the result is faithful by construction (a sentence cut to the budget ends
 //! with "…").
 
-use super::Style;
+use super::{compress, Style};
 
 /// Most sentences embedded per message: later ones are rarely central, and this bounds time.
 pub const MAX_SENTENCES: usize = 64;
@@ -92,15 +92,14 @@ pub fn select(sentences: &[String], scores: &[f32], style: Style, words: usize) 
         .map(|&i| {
             let s = &sentences[i];
             let ws: Vec<&str> = s.split_whitespace().collect();
-            if ws.len() > words {
+            if style == Style::Headline {
+                let (h, c) = compress::headline(s, words);
+                cut |= c;
+                h
+            } else if ws.len() > words {
                 cut = true;
                 let t = ws[..words].join(" ");
-                match style {
-                    Style::Headline => t.trim_end_matches([',', ';', ':', '.']).to_string(),
-                    Style::Brief => format!("{}…", t.trim_end_matches([',', ';', ':'])),
-                }
-            } else if style == Style::Headline {
-                s.trim_end_matches(['.', ':']).to_string()
+                format!("{}…", t.trim_end_matches([',', ';', ':']))
             } else {
                 s.clone()
             }

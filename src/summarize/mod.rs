@@ -19,6 +19,7 @@
 //! ```
 
 pub mod abstractive;
+pub mod compress;
 pub mod extractive;
 pub mod faithful;
 mod porter;
@@ -700,7 +701,7 @@ mod tests {
             ..SummaryOptions::default()
         })
         .lead(&input);
-        assert_eq!(h.text, "Can I pay the");
+        assert_eq!(h.text, "Can I pay £70");
     }
 
     #[test]
