@@ -19,7 +19,7 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use mailroom::email::Email;
-use mailroom::summarize::{rouge, sentences, Method, Summarizer, SummaryInput};
+use mailroom::summarize::{rouge, sentences, Method, Summarizer, SummaryInput, ThreadMessage};
 use mailroom::text::{self, PrepareOptions};
 
 use super::summarize::{Models, SummaryArgs};
@@ -107,8 +107,13 @@ fn parse_line(line: &str, n: usize) -> anyhow::Result<Item> {
     if v.get("emails").is_some() {
         let t: Bc3Line = serde_json::from_value(v)?;
         let mut body = String::new();
+        let mut messages = Vec::new();
         for e in &t.emails {
             let cleaned = clean_body(&e.text);
+            messages.push(ThreadMessage {
+                from: e.from.clone(),
+                body: cleaned.clone(),
+            });
             if let Some(f) = e.from.as_deref() {
                 body.push_str(&format!("{f} wrote:\n"));
             }
@@ -132,6 +137,7 @@ fn parse_line(line: &str, n: usize) -> anyhow::Result<Item> {
                 from: None,
                 subject: None,
                 body,
+                messages,
             },
             subject,
             references: t.summaries.into_iter().map(|s| s.summary).collect(),
@@ -144,6 +150,7 @@ fn parse_line(line: &str, n: usize) -> anyhow::Result<Item> {
                 from: None,
                 subject: None,
                 body: clean_body(&a.body),
+                messages: Vec::new(),
             },
             raw_body: a.body,
             subject: a.subject,
@@ -325,11 +332,14 @@ pub fn run(args: EvalSummariesArgs) -> anyhow::Result<Outcome> {
         w.flush()?;
     }
     let mut reports = vec![acc.report(&system, method == Method::Abstractive)];
-    reports.push(base_first.report("baseline: first sentence", false));
-    reports.push(base_first_clean.report("baseline: first sentence, greeting dropped", false));
-    reports.push(base_8.report("baseline: first 8 words", false));
-    if base_subject.n > 0 {
-        reports.push(base_subject.report("baseline: subject line", false));
+    if !thread {
+        // One-line baselines mean nothing against ~120-word thread summaries.
+        reports.push(base_first.report("baseline: first sentence", false));
+        reports.push(base_first_clean.report("baseline: first sentence, greeting dropped", false));
+        reports.push(base_8.report("baseline: first 8 words", false));
+        if base_subject.n > 0 {
+            reports.push(base_subject.report("baseline: subject line", false));
+        }
     }
     if thread {
         reports.push(base_120.report("baseline: first 120 words", false));

@@ -197,6 +197,7 @@ pub fn input_from_email(email: &Email) -> SummaryInput {
             .filter(|f| !f.is_empty()),
         subject: email.subject.clone(),
         body: prepared.body,
+        messages: Vec::new(),
     }
 }
 

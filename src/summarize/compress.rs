@@ -93,15 +93,39 @@ const OBJECTS: &[&str] = &["me", "us", "my", "our", "your"];
 /// Words a headline must not end with.
 const DANGLING: &[&str] = &[
     "and", "or", "but", "of", "to", "for", "with", "that", "on", "in", "at", "by", "from", "the",
-    "a", "an", "which", "this", "these", "as", "if", "so", "than", "is", "are", "was", "be",
-    "who", "when", "where", "while", "because", "about", "into", "it", "its", "their", "his",
-    "her", "-", "–", "&",
+    "a", "an", "which", "this", "these", "as", "if", "so", "than", "is", "are", "was", "be", "who",
+    "when", "where", "while", "because", "about", "into", "it", "its", "their", "his", "her", "-",
+    "–", "&",
 ];
 /// Capitalised words that start a sentence but are not someone being addressed.
 const NOT_VOCATIVE: &[&str] = &[
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
-    "february", "march", "april", "may", "june", "july", "august", "september", "october",
-    "november", "december", "note", "update", "reminder", "attached", "subject", "re", "fw", "fwd",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "note",
+    "update",
+    "reminder",
+    "attached",
+    "subject",
+    "re",
+    "fw",
+    "fwd",
 ];
 const NEGATIONS: &[&str] = &["not", "never", "no", "nothing", "none", "nobody", "cannot"];
 
