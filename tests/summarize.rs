@@ -4,7 +4,8 @@
 use mailroom::summarize::abstractive::{assess, clean, Defect};
 use mailroom::summarize::faithful::{check, FactKind};
 use mailroom::summarize::{
-    rouge, FallbackReason, Method, Style, Summarizer, SummaryInput, SummaryOptions,
+    rouge, FallbackReason, LongMail, Method, Style, Summarizer, SummaryInput, SummaryOptions,
+    ThreadMessage,
 };
 
 use crate::util;
@@ -200,4 +201,142 @@ fn r8_cli_summarize_extractive_and_exit_codes() {
     }
     let out = util::mailroom(&["summarize", "--method", "lead", "no/such/file.eml"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+fn long_body(sentences: usize) -> String {
+    (0..sentences)
+        .map(|i| {
+            format!(
+                "Item {i} of the renovation plan needs a decision from the housing committee before the spring works start."
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn r8_long_mail_is_cut_or_chunked_and_the_record_says_which() {
+    let mut gen = util::generator();
+    let input = SummaryInput::new(None, Some("Renovation plan"), &long_body(40));
+    let cut = Summarizer::new(SummaryOptions {
+        style: Style::Headline,
+        input_tokens: 96,
+        long_mail: LongMail::Cut,
+        ..SummaryOptions::default()
+    })
+    .abstractive(&mut gen, None, &input)
+    .unwrap();
+    let long = cut.long.as_ref().expect("long mail recorded");
+    assert_eq!(long.strategy, LongMail::Cut);
+    assert!(long.total > 96 && long.dropped > 0, "{long:?}");
+    assert_eq!(long.chunks, 0);
+    let chunked = Summarizer::new(SummaryOptions {
+        style: Style::Headline,
+        input_tokens: 256,
+        long_mail: LongMail::Chunk,
+        max_chunks: 2,
+        ..SummaryOptions::default()
+    })
+    .abstractive(&mut gen, None, &input)
+    .unwrap();
+    let long = chunked.long.as_ref().expect("long mail recorded");
+    assert_eq!(long.strategy, LongMail::Chunk);
+    assert_eq!(long.chunks, 2);
+    assert!(long.dropped > 0, "{long:?}");
+    // Within the budget nothing is recorded.
+    let short = Summarizer::default().lead(&SummaryInput::new(None, None, &long_body(3)));
+    assert!(short.long.is_none());
+    // Extractive: sentences past the cap are left out, and the record says how many.
+    let s = Summarizer::default()
+        .extractive(
+            util::encoder(),
+            &SummaryInput::new(None, None, &long_body(70)),
+        )
+        .unwrap();
+    let long = s.long.as_ref().expect("long mail recorded");
+    assert_eq!(
+        (long.strategy, long.total, long.dropped),
+        (LongMail::Cut, 70, 6)
+    );
+}
+
+#[test]
+fn r8_extractive_headline_is_compressed_deterministic_and_faithful() {
+    let input = SummaryInput::new(
+        None,
+        None,
+        "Hi Dan,\n\nI think we should not renew the Castle Street lease at £2,400 a month. \
+         The landlord wants an answer by 14 June.\n\nThanks,\nAnn",
+    );
+    let summarizer = Summarizer::new(SummaryOptions {
+        style: Style::Headline,
+        ..SummaryOptions::default()
+    });
+    let a = summarizer.extractive(util::encoder(), &input).unwrap();
+    let b = summarizer.extractive(util::encoder(), &input).unwrap();
+    assert_eq!(a.text, b.text);
+    let n = a.text.split_whitespace().count();
+    assert!((2..=10).contains(&n), "{}", a.text);
+    assert!(a.faithfulness.passed(), "{:?}", a.faithfulness);
+    // Deletion only: every word is the source's, and the negation survives.
+    for w in a.text.split_whitespace() {
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+        assert!(
+            input.body.to_lowercase().contains(&w.to_lowercase()),
+            "{w} in {}",
+            a.text
+        );
+    }
+    if a.text.to_lowercase().contains("renew") {
+        assert!(a.text.contains("not"), "{}", a.text);
+    }
+    assert!(!a.text.starts_with("Hi") && !a.text.starts_with("I think"));
+}
+
+#[test]
+fn r8_thread_brief_names_senders_in_order() {
+    let msg = |from: &str, body: &str| ThreadMessage {
+        from: Some(from.to_string()),
+        body: body.to_string(),
+    };
+    let messages = vec![
+        msg(
+            "Jacob Palme <jp@example.org>",
+            "I suggest that the working group meets for two full weeks next year. \
+             Those who wish could attend both weeks.",
+        ),
+        msg(
+            "Terry Allen <ta@example.org>",
+            "A firmer schedule would matter more to me than a longer meeting. \
+             Travel budgets are tight.",
+        ),
+        msg(
+            "Larry Masinter <lm@example.org>",
+            "We could publish the final agenda a month earlier without much pain.",
+        ),
+    ];
+    let body = messages
+        .iter()
+        .map(|m| m.body.as_str())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let input = SummaryInput {
+        body,
+        messages,
+        ..SummaryInput::default()
+    };
+    let s = Summarizer::new(SummaryOptions {
+        words: Some(60),
+        ..SummaryOptions::default()
+    })
+    .extractive(util::encoder(), &input)
+    .unwrap();
+    let (j, t, l) = (
+        s.text.find("Jacob:").expect("Jacob named"),
+        s.text.find("Terry:").expect("Terry named"),
+        s.text.find("Larry:").expect("Larry named"),
+    );
+    assert!(j < t && t < l, "{}", s.text);
+    assert!(s.faithfulness.passed(), "{:?}", s.faithfulness);
+    assert!(s.text.split_whitespace().count() <= 60);
 }

@@ -27,8 +27,10 @@ use super::{ModelArgs, Outcome};
 pub struct EvalArgs {
     #[command(subcommand)]
     what: Option<EvalCommand>,
+    /// Optional only so that `eval summaries` parses: clap cannot build a required `--axis`
+    /// it never saw; [`run`] insists on it for a classifier evaluation.
     #[command(flatten)]
-    data: DataArgs,
+    data: Option<DataArgs>,
     #[command(flatten)]
     fit: FitArgs,
     #[command(flatten)]
@@ -68,6 +70,9 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
     if let Some(EvalCommand::Summaries(a)) = args.what.take() {
         return super::eval_summaries::run(*a);
     }
+    let Some(data) = args.data.take() else {
+        bail!("eval needs --axis and --data (or the `summaries` subcommand)");
+    };
     let start = Instant::now();
     let (spec, method) = if let Some(h) = &args.head {
         let head = Head::load(h)?;
@@ -82,17 +87,17 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
         let c = args.fit.config()?;
         (c.features, format!("{}-fold cross-validation", args.folds))
     };
-    let loaded = load(&args.data, &spec, &args.models, spec.embedding)?;
+    let loaded = load(&data, &spec, &args.models, spec.embedding)?;
     let set = &loaded.set;
     let mut extra = serde_json::Map::new();
     let probs: Vec<Vec<f32>> = if let Some(h) = &args.head {
         let head = Head::load(h)?;
-        if head.meta.axis != args.data.axis {
+        if head.meta.axis != data.axis {
             bail!(
                 "head {} decides axis {}, not {}",
                 h.display(),
                 head.meta.axis,
-                args.data.axis
+                data.axis
             );
         }
         if let Some(e) = &loaded.encoder {
@@ -118,8 +123,8 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
             .context("zero-shot needs the encoder")?;
         let axis = loaded
             .taxonomy
-            .axis(&args.data.axis)
-            .with_context(|| format!("axis {} is not in the taxonomy", args.data.axis))?
+            .axis(&data.axis)
+            .with_context(|| format!("axis {} is not in the taxonomy", data.axis))?
             .clone();
         let z = ZeroShot::build(loaded.taxonomy.clone(), encoder as &dyn Embed)?;
         let scores: Vec<Vec<f32>> = set
@@ -165,7 +170,7 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
     let secs = start.elapsed().as_secs_f64();
     if let Some(dir) = &args.plot {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let title = format!("{} ({method})", args.data.axis);
+        let title = format!("{} ({method})", data.axis);
         std::fs::write(
             dir.join("reliability.svg"),
             reliability_svg(&report, &title),
@@ -175,7 +180,7 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     if args.json {
         let v = json!({
-            "axis": args.data.axis,
+            "axis": data.axis,
             "method": method,
             "unreadable": loaded.failed,
             "seconds": secs,
@@ -188,7 +193,7 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
         writeln!(
             out,
             "axis {} — {method} — {} messages ({} unreadable), {:.0} s\n",
-            args.data.axis,
+            data.axis,
             set.len(),
             loaded.failed,
             secs

@@ -1,7 +1,9 @@
 //! `mailroom eval summaries --data FILE.jsonl`: ROUGE-1/2/L F1 (max and mean over the
 //! references), faithfulness failure rate, fallback rate, mean length and seconds per message
-//! for one method and style, next to the baselines (first sentence, first 8 words, subject
-//! line, first 120 words) scored the same way.
+//! for one method and style, next to the baselines scored the same way: the first sentence of
+//! the raw body, the first sentence of the cleaned body (greeting, quotes and signature
+//! dropped), the first 8 words, the subject line, and for threads the first 120 words of the
+//! raw and of the cleaned text.
 //!
 //! Reads AESLC-style lines `{"id", "body", "subject"?, "references": [...]}` and BC3 threads
 //! `{"listno", "name", "emails": [{"from", "subject", "text", ...}], "summaries": [{"summary"}]}`.
@@ -17,7 +19,7 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use mailroom::email::Email;
-use mailroom::summarize::{rouge, sentences, Method, Summarizer, SummaryInput};
+use mailroom::summarize::{rouge, sentences, Method, Summarizer, SummaryInput, ThreadMessage};
 use mailroom::text::{self, PrepareOptions};
 
 use super::summarize::{Models, SummaryArgs};
@@ -33,9 +35,12 @@ pub struct EvalSummariesArgs {
     /// JSON lines with references (AESLC or BC3 format).
     #[arg(long, required = true)]
     data: PathBuf,
-    /// Score only the first N items.
+    /// Score only the first N items (after --skip).
     #[arg(long)]
     limit: Option<usize>,
+    /// Skip the first N items (to score a slice the defaults were not tuned on).
+    #[arg(long, default_value_t = 0)]
+    skip: usize,
     /// Show the original subject to the summariser (leaks the answer on AESLC).
     #[arg(long)]
     with_subject: bool,
@@ -102,8 +107,13 @@ fn parse_line(line: &str, n: usize) -> anyhow::Result<Item> {
     if v.get("emails").is_some() {
         let t: Bc3Line = serde_json::from_value(v)?;
         let mut body = String::new();
+        let mut messages = Vec::new();
         for e in &t.emails {
             let cleaned = clean_body(&e.text);
+            messages.push(ThreadMessage {
+                from: e.from.clone(),
+                body: cleaned.clone(),
+            });
             if let Some(f) = e.from.as_deref() {
                 body.push_str(&format!("{f} wrote:\n"));
             }
@@ -127,6 +137,7 @@ fn parse_line(line: &str, n: usize) -> anyhow::Result<Item> {
                 from: None,
                 subject: None,
                 body,
+                messages,
             },
             subject,
             references: t.summaries.into_iter().map(|s| s.summary).collect(),
@@ -139,6 +150,7 @@ fn parse_line(line: &str, n: usize) -> anyhow::Result<Item> {
                 from: None,
                 subject: None,
                 body: clean_body(&a.body),
+                messages: Vec::new(),
             },
             raw_body: a.body,
             subject: a.subject,
@@ -225,7 +237,7 @@ pub fn run(args: EvalSummariesArgs) -> anyhow::Result<Outcome> {
     let mut items = Vec::new();
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line?;
-        if line.trim().is_empty() {
+        if line.trim().is_empty() || n < args.skip {
             continue;
         }
         if args.limit.is_some_and(|l| items.len() >= l) {
@@ -254,6 +266,8 @@ pub fn run(args: EvalSummariesArgs) -> anyhow::Result<Outcome> {
 
     let mut acc = Acc::default();
     let mut base_first = Acc::default();
+    let mut base_first_clean = Acc::default();
+    let mut base_120_clean = Acc::default();
     let mut base_8 = Acc::default();
     let mut base_subject = Acc::default();
     let mut base_120 = Acc::default();
@@ -286,16 +300,18 @@ pub fn run(args: EvalSummariesArgs) -> anyhow::Result<Outcome> {
         acc.fallback += usize::from(summary.fallback.is_some());
         acc.retried += usize::from(summary.attempts.len() > 1);
 
+        base_first.add(&sentences::first_as_is(&item.raw_body), &refs);
         let first = sentences::split(&item.input.body)
             .into_iter()
             .next()
             .unwrap_or_default();
-        base_first.add(&first, &refs);
+        base_first_clean.add(&first, &refs);
         base_8.add(&first_words(&item.raw_body, 8), &refs);
         if let Some(s) = &item.subject {
             base_subject.add(s, &refs);
         }
-        base_120.add(&first_words(&item.input.body, 120), &refs);
+        base_120.add(&first_words(&item.raw_body, 120), &refs);
+        base_120_clean.add(&first_words(&item.input.body, 120), &refs);
         if let Some(w) = preds.as_mut() {
             serde_json::to_writer(
                 &mut *w,
@@ -315,14 +331,19 @@ pub fn run(args: EvalSummariesArgs) -> anyhow::Result<Outcome> {
     if let Some(mut w) = preds {
         w.flush()?;
     }
-    let mut reports = vec![acc.report(&system, method == Method::Abstractive)];
-    reports.push(base_first.report("baseline: first sentence (greeting dropped)", false));
-    reports.push(base_8.report("baseline: first 8 words", false));
-    if base_subject.n > 0 {
-        reports.push(base_subject.report("baseline: subject line", false));
+    let mut reports = vec![acc.report(&system, true)];
+    if !thread {
+        // One-line baselines mean nothing against ~120-word thread summaries.
+        reports.push(base_first.report("baseline: first sentence", false));
+        reports.push(base_first_clean.report("baseline: first sentence, greeting dropped", false));
+        reports.push(base_8.report("baseline: first 8 words", false));
+        if base_subject.n > 0 {
+            reports.push(base_subject.report("baseline: subject line", false));
+        }
     }
     if thread {
         reports.push(base_120.report("baseline: first 120 words", false));
+        reports.push(base_120_clean.report("baseline: first 120 words, cleaned", false));
     }
     let mut out = std::io::stdout().lock();
     if args.json {

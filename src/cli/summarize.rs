@@ -75,8 +75,10 @@ pub struct SummaryArgs {
     /// Summary style.
     #[arg(long, value_enum, default_value = "brief")]
     pub style: StyleArg,
-    /// Summary method.
-    #[arg(long, value_enum, default_value = "abstractive")]
+    /// Summary method. Extractive by default: on dev data it beats the 135M generator on
+    /// every ROUGE measure for both styles, is faster, and cannot state a wrong fact (see the
+    /// README, "Summaries: which method").
+    #[arg(long, value_enum, default_value = "extractive")]
     pub method: MethodArg,
     /// Word budget (default: 40 for brief, 10 for headline).
     #[arg(long, value_name = "N")]
@@ -197,6 +199,7 @@ pub fn input_from_email(email: &Email) -> SummaryInput {
             .filter(|f| !f.is_empty()),
         subject: email.subject.clone(),
         body: prepared.body,
+        messages: Vec::new(),
     }
 }
 

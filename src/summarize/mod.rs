@@ -19,6 +19,7 @@
 //! ```
 
 pub mod abstractive;
+pub mod compress;
 pub mod extractive;
 pub mod faithful;
 mod porter;
@@ -156,6 +157,20 @@ pub struct SummaryInput {
     pub subject: Option<String>,
     /// The cleaned body (quotes and signatures already stripped), whole: this module fits it.
     pub body: String,
+    /// For a thread: its messages in order (sender and cleaned body); `body` holds them all.
+    /// Extractive `brief` summaries of a thread take sentences from each message and name
+    /// their senders.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<ThreadMessage>,
+}
+
+/// One message of a thread.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ThreadMessage {
+    /// The sender as shown ("Name <address>"), if known.
+    pub from: Option<String>,
+    /// The cleaned body.
+    pub body: String,
 }
 
 impl SummaryInput {
@@ -165,6 +180,7 @@ impl SummaryInput {
             from: from.map(str::to_string),
             subject: subject.map(str::to_string),
             body: body.to_string(),
+            messages: Vec::new(),
         }
     }
 
@@ -177,6 +193,12 @@ impl SummaryInput {
         {
             s.push_str(part);
             s.push('\n');
+        }
+        for m in &self.messages {
+            if let Some(f) = m.from.as_deref() {
+                s.push_str(f);
+                s.push('\n');
+            }
         }
         s.push_str(&self.body);
         s
@@ -469,6 +491,9 @@ impl Summarizer {
         let style = self.opts.style;
         let words = self.opts.word_budget();
         let mut timings = Timings::default();
+        if let Some(enc) = enc.filter(|_| style == Style::Brief && input.messages.len() > 1) {
+            return self.select_thread(enc, input, start);
+        }
         let mut all = sentences::split(&input.body);
         if all.is_empty() {
             // Nothing but a subject (or nothing at all): the subject is the best we have.
@@ -533,6 +558,76 @@ impl Summarizer {
             fallback: None,
             long,
             model,
+            timings,
+            tokens: Tokens::default(),
+        })
+    }
+
+    /// Extractive brief of a thread: each message's most central sentence (against the whole
+    /// thread), then further sentences by score while the budget lasts, shown in thread order
+    /// after their sender's first name ("Jacob: ...").
+    fn select_thread(
+        &self,
+        enc: &Encoder,
+        input: &SummaryInput,
+        start: Instant,
+    ) -> Result<Summary, SummaryError> {
+        let words = self.opts.word_budget();
+        let mut timings = Timings::default();
+        // (message, position in message, sentence)
+        let mut sents: Vec<(usize, usize, String)> = Vec::new();
+        let mut total = 0;
+        for (m, msg) in input.messages.iter().enumerate() {
+            let split = sentences::split(&msg.body);
+            total += split.len();
+            sents.extend(
+                split
+                    .into_iter()
+                    .take(extractive::MAX_THREAD_SENTENCES)
+                    .enumerate()
+                    .map(|(i, s)| (m, i, s)),
+            );
+        }
+        let t = Instant::now();
+        let refs: Vec<&str> = sents.iter().map(|s| s.2.as_str()).collect();
+        let emb = if refs.is_empty() {
+            Vec::new()
+        } else {
+            enc.embed(&refs)?
+        };
+        timings.embed_ms = ms(t);
+        let positions: Vec<(usize, usize)> = sents.iter().map(|s| (s.0, s.1)).collect();
+        let counts: Vec<usize> = sents
+            .iter()
+            .map(|s| s.2.split_whitespace().count())
+            .collect();
+        let scores = extractive::thread_scores(&emb, &positions, &counts, self.opts.lead_bias);
+        let senders: Vec<Option<String>> = input
+            .messages
+            .iter()
+            .map(|m| m.from.as_deref().and_then(extractive::first_name))
+            .collect();
+        let (text, trimmed) = extractive::select_thread(&sents, &scores, &senders, words);
+        let faithfulness = faithful::check(&text, &input.source_text());
+        timings.total_ms = ms(start);
+        Ok(Summary {
+            needs_review: !faithfulness.passed(),
+            text,
+            method: Method::Extractive,
+            requested: Method::Extractive,
+            style: Style::Brief,
+            words,
+            faithfulness,
+            trimmed,
+            attempts: Vec::new(),
+            fallback: None,
+            long: (total > sents.len()).then(|| LongInfo {
+                strategy: LongMail::Cut,
+                total,
+                chunks: 0,
+                dropped: total - sents.len(),
+            }),
+            model: Some(enc.model_id().to_string()),
             timings,
             tokens: Tokens::default(),
         })
@@ -700,7 +795,7 @@ mod tests {
             ..SummaryOptions::default()
         })
         .lead(&input);
-        assert_eq!(h.text, "Can I pay the");
+        assert_eq!(h.text, "Can I pay £70");
     }
 
     #[test]

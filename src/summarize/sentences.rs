@@ -102,8 +102,24 @@ fn push(out: &mut Vec<String>, s: String) {
     out.push(s);
 }
 
+/// The first sentence of `body` as it stands: lines joined, nothing dropped, so a greeting
+/// ("Hi Phillip,  This message ...") stays glued to it. The plain "first sentence" baseline
+/// of `eval summaries`.
+pub fn first_as_is(body: &str) -> String {
+    let text = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    split_at_ends(&text, false)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+}
+
 /// Split one paragraph at sentence ends.
 fn split_paragraph(text: &str) -> Vec<String> {
+    split_at_ends(text, true)
+}
+
+/// Split at sentence ends, and after a leading greeting when `greetings`.
+fn split_at_ends(text: &str, greetings: bool) -> Vec<String> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut out = Vec::new();
     let mut start = 0;
@@ -127,7 +143,7 @@ fn split_paragraph(text: &str) -> Vec<String> {
                 next_space && next_starts && !(c == '.' && is_abbreviation(&text[start..i]))
             }
             // "Hi Phillip,  This message": a greeting then two spaces.
-            ',' => {
+            ',' if greetings => {
                 let head = text[start..i].trim();
                 greeting_re().is_match(head)
                     && head.split_whitespace().count() <= 3
@@ -198,6 +214,10 @@ mod tests {
             ]
         );
         assert!(split("").is_empty());
+        assert_eq!(
+            first_as_is("Hi Ann,  the fee is £1,200.50.\nIt is due."),
+            "Hi Ann, the fee is £1,200.50."
+        );
         assert!(split("Thanks,\n\nRegards").is_empty());
     }
 }
