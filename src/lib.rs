@@ -29,7 +29,7 @@
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod classify;
 pub mod email;
