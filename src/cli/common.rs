@@ -6,8 +6,8 @@ use anyhow::Context;
 use clap::Args;
 use mailroom::email::Provenance;
 use mailroom::models::{
-    device_from_name, Device, Encoder, Generator, HfCache, LoadOptions, ResolvedModel, Role, Store,
-    StoreOptions, WeightFormat,
+    device_from_name, Device, Encoder, EncoderOptions, Generator, HfCache, LoadOptions, Precision,
+    ResolvedModel, Role, Store, StoreOptions, WeightFormat,
 };
 use serde::Serialize;
 
@@ -32,6 +32,10 @@ pub struct ModelArgs {
     /// Keep the GGUF file's own weight formats instead of requantising slow ones to Q8_0.
     #[arg(long)]
     pub native_weights: bool,
+    /// Encoder dense-layer precision on the CPU: auto (bf16 where the CPU has AVX-512 BF16,
+    /// else f32), f32, or bf16.
+    #[arg(long, env = "MAILROOM_ENCODER_PRECISION", default_value = "auto", value_parser = ["auto", "f32", "bf16"])]
+    pub encoder_precision: String,
 }
 
 /// The local hub cache: `HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`.
@@ -85,7 +89,16 @@ impl ModelArgs {
     pub fn load_encoder(&self) -> anyhow::Result<Encoder> {
         let store = self.store()?;
         let model = self.resolve(&store, Role::Encoder)?;
-        Encoder::load(&model, &self.device()?)
+        let precision = match self.encoder_precision.as_str() {
+            "f32" => Some(Precision::F32),
+            "bf16" => Some(Precision::Bf16),
+            _ => None,
+        };
+        let options = EncoderOptions {
+            precision,
+            ..EncoderOptions::default()
+        };
+        Encoder::load_with(&model, &self.device()?, options)
             .with_context(|| format!("loading encoder {}", model.id))
     }
 

@@ -66,7 +66,7 @@ impl CpuBert {
         }
         let h = config.hidden_size;
         let heads = config.num_attention_heads;
-        if heads == 0 || h % heads != 0 {
+        if heads == 0 || !h.is_multiple_of(heads) {
             return Err(format!(
                 "hidden_size {h} is not a multiple of {heads} heads"
             ));

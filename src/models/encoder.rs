@@ -206,6 +206,13 @@ impl Encoder {
         Ok(enc.get_ids().to_vec())
     }
 
+    /// The text of token ids (special tokens skipped), as the tokenizer decodes it.
+    pub fn decode(&self, ids: &[u32]) -> Result<String, ModelError> {
+        self.tokenizer
+            .decode(ids, true)
+            .map_err(|e| ModelError::Tokenizer(e.to_string()))
+    }
+
     /// Content tokens that fit in one model input beside the special tokens.
     fn window(&self) -> usize {
         self.options
