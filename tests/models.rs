@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use mailroom::models::{
-    Backend, Device, Encoder, GenOpts, Generator, HfCache, LoadOptions, ModelError, Role,
-    StopReason, Store, StoreOptions, WeightFormat,
+    Backend, Device, Encoder, EncoderOptions, GenOpts, Generator, HfCache, LoadOptions,
+    ModelError, Precision, Role, StopReason, Store, StoreOptions, WeightFormat,
 };
 use serde::Deserialize;
 
@@ -35,27 +35,44 @@ fn embedding_cases() -> Vec<EmbeddingCase> {
         .cases
 }
 
-#[test]
-fn r2_embeddings_match_sentence_transformers() {
+/// Load the default encoder with its dense layers in `precision`.
+fn encoder_in(precision: Precision) -> Encoder {
+    let options = EncoderOptions {
+        precision: Some(precision),
+        ..EncoderOptions::default()
+    };
+    Encoder::load_with(
+        &util::store().resolve_default(Role::Encoder).unwrap(),
+        &Device::Cpu,
+        options,
+    )
+    .unwrap()
+}
+
+/// Every reference text, batched together (padding to the longest in the old forward; unpadded
+/// now) and one by one, has at least `min_cos` with sentence-transformers; returns the lowest.
+fn check_embeddings(enc: &Encoder, min_cos: f64) -> f64 {
     let cases = embedding_cases();
     assert!(cases.len() >= 10);
     assert!(
         cases.iter().any(|c| c.tokens_untruncated > 256),
         "needs a > 256-token case"
     );
-    let enc = util::encoder();
     let texts: Vec<&str> = cases.iter().map(|c| c.text.as_str()).collect();
-    // Batched together (padding to the longest) and one by one must both match.
     let batched = enc.embed(&texts).unwrap();
+    let mut lowest = 1f64;
     for (c, v) in cases.iter().zip(&batched) {
         let cos = cosine(v, &c.embedding);
         assert!(
-            cos >= 0.9999,
-            "cosine {cos:.6} for {:?}",
+            cos >= min_cos,
+            "{}: cosine {cos:.6} for {:?}",
+            enc.precision(),
             &c.text[..c.text.len().min(40)]
         );
         let single = enc.embed(&[c.text.as_str()]).unwrap();
-        assert!(cosine(&single[0], &c.embedding) >= 0.9999);
+        let cos_single = cosine(&single[0], &c.embedding);
+        assert!(cos_single >= min_cos, "{}: {cos_single}", enc.precision());
+        lowest = lowest.min(cos).min(cos_single);
         let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-4);
         // The tokenizer agrees on length with the reference (special tokens included).
@@ -66,6 +83,31 @@ fn r2_embeddings_match_sentence_transformers() {
             c.text
         );
     }
+    // Deterministic: the same input gives the same bits.
+    assert_eq!(enc.embed(&texts).unwrap(), batched);
+    eprintln!("{}: lowest cosine {lowest:.7}", enc.precision());
+    lowest
+}
+
+#[test]
+fn r2_embeddings_match_sentence_transformers() {
+    // The f32 forward is the reference path: it must agree with torch to 4 nines.
+    check_embeddings(&encoder_in(Precision::F32), 0.9999);
+}
+
+#[test]
+fn r7_bf16_embeddings_match_sentence_transformers() {
+    // The default on AVX-512 BF16 CPUs: dense layers in bf16 with f32 accumulation.
+    assert_eq!(
+        util::encoder().precision(),
+        Precision::best(),
+        "the default is the fastest this CPU runs"
+    );
+    if !Precision::Bf16.supported() {
+        eprintln!("no AVX-512 BF16 on this CPU: the bf16 encoder is not exercised");
+        return;
+    }
+    check_embeddings(&encoder_in(Precision::Bf16), 0.999);
 }
 
 #[test]

@@ -1,8 +1,8 @@
-//! Tokenize, embed (batch 1, 8, 32; 128 and 256 tokens) and generate (256-token prompt, 64 new
+//! Tokenize, embed (batch 1, 8, 32; 128 and 256 tokens; f32 and the CPU's default precision) and generate (256-token prompt, 64 new
 //! tokens) on the default models.
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use mailroom::models::{Device, Encoder, GenOpts, Generator, Role};
+use mailroom::models::{Device, Encoder, EncoderOptions, GenOpts, Generator, Precision, Role};
 use std::hint::black_box;
 
 /// `cpu_tokenize`, `cpu_embed`, `cpu_generate`.
@@ -27,19 +27,35 @@ pub fn bench(c: &mut Criterion) {
     g.bench_function("encoder", |b| b.iter(|| black_box(enc.count_tokens(&text))));
     g.finish();
 
+    // Texts of exactly 128 and 256 tokens ([CLS] and [SEP] included), embedded with tokenisation
+    // as `mailroom bench` and sentence-transformers do, in f32 and in the CPU's default precision.
     let full = enc.encode(&text).unwrap();
+    let mut precisions = vec![Precision::F32];
+    if Precision::best() != Precision::F32 {
+        precisions.push(Precision::best());
+    }
     let mut g = c.benchmark_group("cpu_embed");
-    for tokens in [128usize, 256] {
-        let mut ids = full[..tokens - 1].to_vec();
-        ids.push(*full.last().unwrap());
-        for batch in [1usize, 8, 32] {
-            let inputs = vec![ids.clone(); batch];
-            g.throughput(Throughput::Elements(batch as u64));
-            g.bench_with_input(
-                BenchmarkId::new(format!("{tokens}_tokens"), batch),
-                &inputs,
-                |b, inputs| b.iter(|| black_box(enc.embed_ids(inputs).unwrap())),
-            );
+    for precision in precisions {
+        let enc = Encoder::load_with(
+            &store.resolve_default(Role::Encoder).unwrap(),
+            &Device::Cpu,
+            EncoderOptions {
+                precision: Some(precision),
+                ..EncoderOptions::default()
+            },
+        )
+        .unwrap();
+        for tokens in [128usize, 256] {
+            let piece = enc.decode(&full[1..tokens - 1]).unwrap();
+            for batch in [1usize, 8, 32] {
+                let inputs = vec![piece.as_str(); batch];
+                g.throughput(Throughput::Elements(batch as u64));
+                g.bench_with_input(
+                    BenchmarkId::new(format!("{precision}_{tokens}_tokens"), batch),
+                    &inputs,
+                    |b, inputs| b.iter(|| black_box(enc.embed(inputs).unwrap())),
+                );
+            }
         }
     }
     g.finish();

@@ -58,6 +58,10 @@ struct Machine {
 struct EncoderReport {
     id: String,
     sha256: String,
+    /// Precision of the dense layers (`--encoder-precision`).
+    compute: mailroom::models::Precision,
+    /// Embeddings/s count tokenisation: each point embeds texts, as sentence-transformers does.
+    includes_tokenization: bool,
     load_ms: f64,
     embeddings_per_s: Vec<EmbedPoint>,
 }
@@ -112,12 +116,17 @@ fn bench_encoder(enc: &Encoder, seconds: f64) -> anyhow::Result<EncoderReport> {
     let mut points = Vec::new();
     for tokens in [128usize, 256] {
         let tokens = tokens.min(full.len());
-        let mut ids = full[..tokens - 1].to_vec();
-        ids.push(*full.last().unwrap_or(&0));
+        // The text of exactly `tokens - 2` word pieces (the same text `st_bench.py` decodes),
+        // checked to give `tokens` ids again with [CLS] and [SEP].
+        let text = enc.decode(&full[1..tokens - 1])?;
+        anyhow::ensure!(
+            enc.encode(&text)?.len() == tokens,
+            "bench text is not {tokens} tokens"
+        );
         for batch in [1usize, 8, 32] {
-            let inputs = vec![ids.clone(); batch];
+            let inputs = vec![text.as_str(); batch];
             let per_s = rate(seconds, || {
-                enc.embed_ids(&inputs)?;
+                enc.embed(&inputs)?;
                 Ok(())
             })? * batch as f64;
             points.push(EmbedPoint {
@@ -130,6 +139,8 @@ fn bench_encoder(enc: &Encoder, seconds: f64) -> anyhow::Result<EncoderReport> {
     Ok(EncoderReport {
         id: enc.model_id().to_string(),
         sha256: enc.sha256().to_string(),
+        compute: enc.precision(),
+        includes_tokenization: true,
         load_ms: enc.load_ms(),
         embeddings_per_s: points,
     })
@@ -199,6 +210,10 @@ fn machine() -> Machine {
                 std::arch::is_x86_feature_detected!("avx512vnni"),
             ),
             ("avxvnni", std::arch::is_x86_feature_detected!("avxvnni")),
+            (
+                "avx512bf16",
+                std::arch::is_x86_feature_detected!("avx512bf16"),
+            ),
         ] {
             if on {
                 cpu_features.push(name);
@@ -284,7 +299,10 @@ fn print_table(r: &Report) {
         m.build_target_features.join(" ")
     );
     if let Some(e) = &r.encoder {
-        println!("\nencoder {} (load {:.0} ms)", e.id, e.load_ms);
+        println!(
+            "\nencoder {} ({} dense layers, load {:.0} ms)",
+            e.id, e.compute, e.load_ms
+        );
         println!("  {:>6} {:>7} {:>14}", "batch", "tokens", "embeddings/s");
         for p in &e.embeddings_per_s {
             println!("  {:>6} {:>7} {:>14.1}", p.batch, p.tokens, p.per_s);

@@ -6,8 +6,8 @@ use anyhow::Context;
 use clap::Args;
 use mailroom::email::Provenance;
 use mailroom::models::{
-    device_from_name, Backend, Device, Encoder, Generator, HfCache, LoadOptions, ResolvedModel,
-    Role, Store, StoreOptions, WeightFormat,
+    device_from_name, Backend, Device, Encoder, EncoderOptions, Generator, HfCache, LoadOptions,
+    Precision, ResolvedModel, Role, Store, StoreOptions, WeightFormat,
 };
 use serde::Serialize;
 
@@ -33,6 +33,10 @@ pub struct ModelArgs {
     /// (candle backend).
     #[arg(long)]
     pub native_weights: bool,
+    /// Encoder dense-layer precision on the CPU: auto (bf16 where the CPU has AVX-512 BF16,
+    /// else f32), f32, or bf16.
+    #[arg(long, env = "MAILROOM_ENCODER_PRECISION", default_value = "auto", value_parser = ["auto", "f32", "bf16"])]
+    pub encoder_precision: String,
     /// Generator implementation: `own` (mailroom's kernels where the model is supported, else
     /// candle) or `candle`.
     #[arg(long, env = "MAILROOM_BACKEND", value_enum, default_value_t = BackendArg::Own)]
@@ -99,7 +103,16 @@ impl ModelArgs {
     pub fn load_encoder(&self) -> anyhow::Result<Encoder> {
         let store = self.store()?;
         let model = self.resolve(&store, Role::Encoder)?;
-        Encoder::load(&model, &self.device()?)
+        let precision = match self.encoder_precision.as_str() {
+            "f32" => Some(Precision::F32),
+            "bf16" => Some(Precision::Bf16),
+            _ => None,
+        };
+        let options = EncoderOptions {
+            precision,
+            ..EncoderOptions::default()
+        };
+        Encoder::load_with(&model, &self.device()?, options)
             .with_context(|| format!("loading encoder {}", model.id))
     }
 

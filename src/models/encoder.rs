@@ -11,6 +11,8 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config as BertConfig};
 use tokenizers::Tokenizer;
 
+use super::bert_cpu::CpuBert;
+pub use super::kernels::Precision;
 use super::{ModelError, ResolvedModel, Role};
 
 /// Most (sequences x length^2) in one encoder batch: 8 sequences of 256 tokens, 32 of 128.
@@ -23,6 +25,9 @@ pub struct EncoderOptions {
     pub max_len: usize,
     /// Inputs per forward pass.
     pub batch_size: usize,
+    /// How the CPU forward computes its dense layers; `None`: the fastest this CPU runs
+    /// ([`Precision::best`]: bf16 on AVX-512 BF16 CPUs, else f32). Ignored on GPUs (f32).
+    pub precision: Option<Precision>,
 }
 
 impl Default for EncoderOptions {
@@ -30,13 +35,14 @@ impl Default for EncoderOptions {
         EncoderOptions {
             max_len: 256,
             batch_size: 32,
+            precision: None,
         }
     }
 }
 
 /// A loaded sentence encoder.
 pub struct Encoder {
-    model: BertModel,
+    model: Backend,
     tokenizer: Tokenizer,
     device: Device,
     options: EncoderOptions,
@@ -58,6 +64,12 @@ impl std::fmt::Debug for Encoder {
             .field("max_len", &self.options.max_len)
             .finish()
     }
+}
+
+/// What runs the forward pass: mailroom's own CPU forward, or candle's BERT on a GPU.
+enum Backend {
+    Cpu(CpuBert),
+    Candle(BertModel),
 }
 
 #[derive(serde::Deserialize)]
@@ -102,10 +114,22 @@ impl Encoder {
             )
         })?;
         drop(bytes);
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
-        let bert = BertModel::load(vb, &config).map_err(|e| {
+        let fit = |e: String| {
             ModelError::invalid(&weights_file.path, format!("does not fit config.json: {e}"))
-        })?;
+        };
+        let bert = if device.is_cpu() {
+            let precision = options.precision.unwrap_or_else(Precision::best);
+            if !precision.supported() {
+                return Err(ModelError::invalid(
+                    &weights_file.path,
+                    format!("this CPU cannot compute the encoder in {precision}"),
+                ));
+            }
+            Backend::Cpu(CpuBert::load(&tensors, &config, precision).map_err(fit)?)
+        } else {
+            let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
+            Backend::Candle(BertModel::load(vb, &config).map_err(|e| fit(e.to_string()))?)
+        };
 
         let specials = tokenizer
             .encode("", true)
@@ -155,6 +179,14 @@ impl Encoder {
         self.options.max_len
     }
 
+    /// How the dense layers compute (`f32` on GPUs).
+    pub fn precision(&self) -> Precision {
+        match &self.model {
+            Backend::Cpu(m) => m.precision(),
+            Backend::Candle(_) => Precision::F32,
+        }
+    }
+
     /// Milliseconds it took to load.
     pub fn load_ms(&self) -> f64 {
         self.load_ms
@@ -172,6 +204,13 @@ impl Encoder {
             .encode_fast(text, false)
             .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
         Ok(enc.get_ids().to_vec())
+    }
+
+    /// The text of token ids (special tokens skipped), as the tokenizer decodes it.
+    pub fn decode(&self, ids: &[u32]) -> Result<String, ModelError> {
+        self.tokenizer
+            .decode(ids, true)
+            .map_err(|e| ModelError::Tokenizer(e.to_string()))
     }
 
     /// Content tokens that fit in one model input beside the special tokens.
@@ -274,6 +313,17 @@ impl Encoder {
     }
 
     fn forward(&self, seqs: &[&[u32]]) -> Result<Vec<Vec<f32>>, ModelError> {
+        let model = match &self.model {
+            Backend::Cpu(m) => {
+                // An empty sequence pools to zeros, as in the padded forward (all masked).
+                let mut rows = m.pooled(seqs).map_err(ModelError::Tokenizer)?;
+                for r in &mut rows {
+                    normalise(r);
+                }
+                return Ok(rows);
+            }
+            Backend::Candle(m) => m,
+        };
         let b = seqs.len();
         let len = seqs.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
         let mut input = vec![self.pad_id; b * len];
@@ -285,7 +335,7 @@ impl Encoder {
         let input = Tensor::from_vec(input, (b, len), &self.device)?;
         let mask = Tensor::from_vec(mask, (b, len), &self.device)?;
         let types = input.zeros_like()?;
-        let hidden = self.model.forward(&input, &types, Some(&mask))?; // (b, len, dim)
+        let hidden = model.forward(&input, &types, Some(&mask))?; // (b, len, dim)
         let maskf = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (b, len, 1)
         let summed = hidden.broadcast_mul(&maskf)?.sum(1)?; // (b, dim)
         let counts = maskf.sum(1)?.clamp(1e-9, f64::INFINITY)?; // (b, 1)

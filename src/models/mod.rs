@@ -9,6 +9,7 @@
 //!
 //! It knows nothing of email, HTTP or the command line: it takes text and returns vectors or text.
 
+mod bert_cpu;
 mod chat;
 mod encoder;
 mod error;
@@ -16,12 +17,15 @@ mod error;
 mod fastlm;
 mod generator;
 mod gguf_tokenizer;
+// The only module with `unsafe`: SIMD intrinsics and the gemm call, each with its safety argument.
+#[allow(unsafe_code)]
+mod kernels;
 mod manifest;
 mod store;
 mod verify;
 
 pub use candle_core::Device;
-pub use encoder::{Encoder, EncoderOptions, ATTENTION_BUDGET};
+pub use encoder::{Encoder, EncoderOptions, Precision, ATTENTION_BUDGET};
 pub use error::ModelError;
 pub use generator::{
     Backend, GenOpts, Generation, Generator, LoadOptions, StopReason, WeightFormat,
