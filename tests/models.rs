@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use mailroom::models::{
-    Backend, Device, Encoder, EncoderOptions, GenOpts, Generator, HfCache, LoadOptions,
-    ModelError, Precision, Role, StopReason, Store, StoreOptions, WeightFormat,
+    Backend, Device, Encoder, EncoderOptions, GenOpts, Generator, HfCache, LoadOptions, ModelError,
+    Precision, Role, StopReason, Store, StoreOptions, WeightFormat,
 };
 use serde::Deserialize;
 

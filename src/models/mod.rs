@@ -13,11 +13,11 @@ mod bert_cpu;
 mod chat;
 mod encoder;
 mod error;
-#[allow(unsafe_code)] // SIMD kernels and a thread pool; the only unsafe code of the crate.
+#[allow(unsafe_code)] // the generator's SIMD kernels and thread pool
 mod fastlm;
 mod generator;
 mod gguf_tokenizer;
-// The only module with `unsafe`: SIMD intrinsics and the gemm call, each with its safety argument.
+// The encoder's SIMD intrinsics and gemm call, each with its safety argument.
 #[allow(unsafe_code)]
 mod kernels;
 mod manifest;
