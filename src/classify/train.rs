@@ -227,13 +227,11 @@ fn shifted(logits: &[Vec<f32>], shift: f32, nlp: &[f32]) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// Out-of-fold uncalibrated logits and their labels.
+type OutOfFold = (Vec<Vec<f32>>, Vec<usize>);
+
 /// Out-of-fold uncalibrated logits (and their labels) of messages `idx` over `k` inner folds.
-fn inner_logits(
-    set: &TrainSet,
-    idx: &[usize],
-    config: &TrainConfig,
-    k: usize,
-) -> (Vec<Vec<f32>>, Vec<usize>) {
+fn inner_logits(set: &TrainSet, idx: &[usize], config: &TrainConfig, k: usize) -> OutOfFold {
     let folds = stratified_folds(idx, &set.y, k, config.seed ^ 0x5eed);
     let mut logits = Vec::new();
     let mut ys = Vec::new();
@@ -307,7 +305,7 @@ pub fn fit(set: &TrainSet, idx: &[usize], config: &TrainConfig) -> Fitted {
         let k = config.calibration_folds.max(3);
         let mut grid = config.l2_grid.clone();
         grid.sort_by(|a, b| b.total_cmp(a));
-        let mut best: Option<(f64, (f64, f64), (Vec<Vec<f32>>, Vec<usize>))> = None;
+        let mut best: Option<(f64, (f64, f64), OutOfFold)> = None;
         for l2 in grid {
             let mut c = config.clone();
             c.options.l2 = l2;

@@ -162,7 +162,7 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
             spread.add(set, &probs, args.folds, c.seed);
             first.get_or_insert(probs);
         }
-        extra.insert("spread".into(), serde_json::to_value(&spread.summary())?);
+        extra.insert("spread".into(), spread.summary());
         first.unwrap_or_default()
     };
     let negative = args
