@@ -115,6 +115,12 @@ fn train_eval_classify_with_a_head() {
         "3",
         "--min-df",
         "1",
+        "--l2",
+        "1e-4,1e-2",
+        "--prior-shift",
+        "0,0.5",
+        "--repeats",
+        "2",
         "--plot",
         plots.to_str().unwrap(),
     ]);
@@ -125,6 +131,10 @@ fn train_eval_classify_with_a_head() {
     );
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("macro-F1"), "{table}");
+    assert!(
+        table.contains("macro-F1 over 2 repeats") && table.contains("over 6 single folds"),
+        "{table}"
+    );
     assert!(plots.join("reliability.svg").is_file() && plots.join("coverage.svg").is_file());
 
     let mail = tmp.path().join("mail");

@@ -145,6 +145,14 @@ pub const STRUCTURE_NAMES: &[&str] = &[
     "subject_uppercase_ratio",
     "log_words",
     "no_own_text",
+    "log_own_words",
+    "own_text_under_10_words",
+    "forwarded",
+    "quoted",
+    "subject_reply",
+    "subject_forward",
+    "subject_names_a_file",
+    "forward_without_note",
 ];
 
 /// Names of the header-flag features, in order.
@@ -315,6 +323,21 @@ pub fn structure(doc: &Document) -> Vec<f32> {
     let subj = doc.subject.trim();
     let subj_letters = subj.chars().filter(|c| c.is_alphabetic()).count().max(1) as f32;
     let subj_upper = subj.chars().filter(|c| c.is_uppercase()).count() as f32;
+    let subj_lower = subj.to_lowercase();
+    let subject_reply = subj_lower.starts_with("re:") || subj_lower.starts_with("re :");
+    let subject_forward = crate::text::is_forward_subject(subj);
+    let names_file = [
+        ".doc",
+        ".xls",
+        ".ppt",
+        ".pdf",
+        ".zip",
+        "attached",
+        "attachment",
+    ]
+    .iter()
+    .any(|k| subj_lower.contains(k));
+    let own = doc.own_words as f32;
     let ln = |x: f32| (1.0 + x).ln();
     vec![
         ln(chars) / 10.0,
@@ -333,6 +356,14 @@ pub fn structure(doc: &Document) -> Vec<f32> {
         subj_upper / subj_letters,
         ln(words) / 8.0,
         f32::from(doc.own_words < 3),
+        ln(own) / 6.0,
+        f32::from(doc.own_words < 10),
+        f32::from(doc.forwarded || subject_forward),
+        f32::from(doc.quoted),
+        f32::from(subject_reply),
+        f32::from(subject_forward),
+        f32::from(names_file),
+        f32::from(doc.own_words < 3 && (doc.forwarded || subject_forward)),
     ]
 }
 
@@ -570,7 +601,17 @@ mod tests {
         assert_eq!(crate::classify::own_words(fwd), 0);
         assert_eq!(crate::classify::own_words("FYI see below\n> quoted\n"), 3);
         let d = Document::new("Fwd: news", fwd);
-        assert_eq!(*structure(&d).last().unwrap(), 1.0);
+        let at = |name: &str| STRUCTURE_NAMES.iter().position(|n| *n == name).unwrap();
+        let s = structure(&d);
+        assert_eq!(s.len(), STRUCTURE_NAMES.len());
+        assert_eq!(s[at("no_own_text")], 1.0);
+        assert_eq!(s[at("forward_without_note")], 1.0);
+        assert_eq!(s[at("subject_forward")], 1.0);
+        let note = Document::new("Re: budget", "Yes, Thursday is fine.\n> Can we meet?");
+        let s = structure(&note);
+        assert_eq!(s[at("forward_without_note")], 0.0);
+        assert_eq!(s[at("quoted")], 1.0);
+        assert_eq!(s[at("subject_reply")], 1.0);
     }
 
     #[test]

@@ -26,6 +26,7 @@ impl Document {
     /// text when the caller has it, else `email.body`); `truncated` is the share of it that did
     /// not fit the token budget.
     pub fn from_email(email: &Email, body: &str, truncated: f32) -> Document {
+        let shape = super::shape::shape(&email.body);
         Document {
             subject: email.subject.clone().unwrap_or_default(),
             body: body.to_string(),
@@ -35,7 +36,11 @@ impl Document {
             auto_reply: email.is_auto_reply,
             clean: email.is_clean(),
             truncated,
-            own_words: super::own_words(&email.body),
+            own_words: shape.own_words,
+            forwarded: shape.forwarded,
+            quoted: shape.quoted,
+            to: email.to.len(),
+            cc: email.cc.len(),
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod logreg;
 pub mod metrics;
 pub mod plot;
 pub mod review;
+pub mod shape;
 pub mod taxonomy;
 pub mod train;
 pub mod zeroshot;
@@ -65,37 +66,31 @@ pub struct Document {
     /// Words the sender wrote above any forwarded or quoted message (a forward with no note of
     /// its own has 0).
     pub own_words: usize,
+    /// The body carries a forwarded message.
+    pub forwarded: bool,
+    /// The body quotes an earlier message.
+    pub quoted: bool,
+    /// Addresses in To.
+    pub to: usize,
+    /// Addresses in Cc.
+    pub cc: usize,
 }
 
 /// Words written above the first forwarded or original-message marker, quoted lines skipped.
 pub fn own_words(body: &str) -> usize {
-    let mut n = 0;
-    for line in body.lines() {
-        let t = line.trim_start();
-        let lower = t.to_ascii_lowercase();
-        if lower.starts_with("-----original message")
-            || lower.starts_with("----- original message")
-            || lower.starts_with("begin forwarded message")
-            || (lower.starts_with("-----") && lower.contains("forward"))
-            || (lower.starts_with("on ") && lower.trim_end().ends_with("wrote:"))
-        {
-            break;
-        }
-        if t.starts_with('>') {
-            continue;
-        }
-        n += t.split_whitespace().count();
-    }
-    n
+    shape::shape(body).own_words
 }
 
 impl Document {
     /// A clean document from a subject and a body.
     pub fn new(subject: impl Into<String>, body: impl Into<String>) -> Self {
         let body = body.into();
+        let shape = shape::shape(&body);
         Document {
             subject: subject.into(),
-            own_words: own_words(&body),
+            own_words: shape.own_words,
+            forwarded: shape.forwarded,
+            quoted: shape.quoted,
             body,
             clean: true,
             ..Document::default()

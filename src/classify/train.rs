@@ -91,6 +91,15 @@ pub struct TrainConfig {
     pub calibration_folds: usize,
     /// Seed for fold assignment.
     pub seed: u64,
+    /// L2 penalties to choose from by inner cross-validation (macro-F1 of the out-of-fold
+    /// predictions on the training messages only); empty: use `options.l2`.
+    #[serde(default)]
+    pub l2_grid: Vec<f64>,
+    /// Prior shifts to choose from by inner cross-validation (macro-F1): a shift `s` adds
+    /// `-s * ln(share of the label in training)` to each label's bias, favouring rare labels.
+    /// Empty: no shift.
+    #[serde(default)]
+    pub prior_shift_grid: Vec<f32>,
 }
 
 impl Default for TrainConfig {
@@ -100,6 +109,8 @@ impl Default for TrainConfig {
             options: TrainOptions::default(),
             calibration_folds: 3,
             seed: 17,
+            l2_grid: Vec::new(),
+            prior_shift_grid: Vec::new(),
         }
     }
 }
@@ -113,6 +124,11 @@ pub struct Fitted {
     pub model: LogReg,
     /// The calibration.
     pub calibration: Calibration,
+    /// The L2 penalty it was fitted with (chosen by inner cross-validation when a grid was
+    /// given).
+    pub l2: f64,
+    /// The prior shift folded into the biases (0: none).
+    pub prior_shift: f32,
 }
 
 impl Fitted {
@@ -186,42 +202,170 @@ pub fn fit_uncalibrated(set: &TrainSet, idx: &[usize], config: &TrainConfig) -> 
         featurizer,
         model,
         calibration: Calibration::default(),
+        l2: config.options.l2,
+        prior_shift: 0.0,
     }
 }
 
+/// `-ln(share)` of each label among messages `idx` (0 for a label with no message).
+fn neg_log_priors(set: &TrainSet, idx: &[usize]) -> Vec<f32> {
+    let mut counts = vec![0usize; set.labels.len()];
+    for &i in idx {
+        counts[set.y[i]] += 1;
+    }
+    let n = idx.len().max(1) as f32;
+    counts
+        .iter()
+        .map(|&c| if c == 0 { 0.0 } else { -(c as f32 / n).ln() })
+        .collect()
+}
+
+fn shifted(logits: &[Vec<f32>], shift: f32, nlp: &[f32]) -> Vec<Vec<f32>> {
+    logits
+        .iter()
+        .map(|z| z.iter().zip(nlp).map(|(v, p)| v + shift * p).collect())
+        .collect()
+}
+
+/// Out-of-fold uncalibrated logits and their labels.
+type OutOfFold = (Vec<Vec<f32>>, Vec<usize>);
+
+/// Out-of-fold uncalibrated logits (and their labels) of messages `idx` over `k` inner folds.
+fn inner_logits(set: &TrainSet, idx: &[usize], config: &TrainConfig, k: usize) -> OutOfFold {
+    let folds = stratified_folds(idx, &set.y, k, config.seed ^ 0x5eed);
+    let mut logits = Vec::new();
+    let mut ys = Vec::new();
+    for f in 0..k {
+        let train: Vec<usize> = idx
+            .iter()
+            .zip(&folds)
+            .filter(|p| *p.1 != f)
+            .map(|p| *p.0)
+            .collect();
+        let held: Vec<usize> = idx
+            .iter()
+            .zip(&folds)
+            .filter(|p| *p.1 == f)
+            .map(|p| *p.0)
+            .collect();
+        if train.is_empty() || held.is_empty() {
+            continue;
+        }
+        let m = fit_uncalibrated(set, &train, config);
+        for &i in &held {
+            logits.push(m.logits(set, i));
+            ys.push(set.y[i]);
+        }
+    }
+    (logits, ys)
+}
+
+/// Macro-F1 of the argmax of `logits` against `y` over `k` labels (labels absent from `y`
+/// and never predicted do not count).
+fn macro_f1(logits: &[Vec<f32>], y: &[usize], k: usize) -> f64 {
+    let mut tp = vec![0usize; k];
+    let mut pred = vec![0usize; k];
+    let mut truth = vec![0usize; k];
+    for (z, &t) in logits.iter().zip(y) {
+        let p = z
+            .iter()
+            .enumerate()
+            .fold(
+                (0, f32::NEG_INFINITY),
+                |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+            )
+            .0;
+        pred[p] += 1;
+        truth[t] += 1;
+        if p == t {
+            tp[t] += 1;
+        }
+    }
+    let mut sum = 0.0;
+    let mut n = 0;
+    for c in 0..k {
+        if truth[c] + pred[c] == 0 {
+            continue;
+        }
+        n += 1;
+        sum += 2.0 * tp[c] as f64 / (truth[c] + pred[c]) as f64;
+    }
+    sum / n.max(1) as f64
+}
+
 /// Fit on messages `idx` of `set` and calibrate a temperature on inner out-of-fold logits.
+/// With an L2 grid, the inner folds also choose the penalty: the one whose out-of-fold
+/// predictions have the best macro-F1 (the lower log-loss on a tie), whose logits then fit the
+/// temperature; with a prior-shift grid, the same logits choose the shift.
 pub fn fit(set: &TrainSet, idx: &[usize], config: &TrainConfig) -> Fitted {
-    let calibration = if config.calibration_folds >= 2 {
-        let folds = stratified_folds(idx, &set.y, config.calibration_folds, config.seed ^ 0x5eed);
-        let mut logits = Vec::new();
-        let mut ys = Vec::new();
-        for f in 0..config.calibration_folds {
-            let train: Vec<usize> = idx
-                .iter()
-                .zip(&folds)
-                .filter(|p| *p.1 != f)
-                .map(|p| *p.0)
-                .collect();
-            let held: Vec<usize> = idx
-                .iter()
-                .zip(&folds)
-                .filter(|p| *p.1 == f)
-                .map(|p| *p.0)
-                .collect();
-            if train.is_empty() || held.is_empty() {
-                continue;
-            }
-            let m = fit_uncalibrated(set, &train, config);
-            for &i in &held {
-                logits.push(m.logits(set, i));
-                ys.push(set.y[i]);
+    let calibrate = config.calibration_folds >= 2;
+    let mut config = config.clone();
+    let mut oof = None;
+    if config.l2_grid.len() > 1 {
+        let k = config.calibration_folds.max(3);
+        let mut grid = config.l2_grid.clone();
+        grid.sort_by(|a, b| b.total_cmp(a));
+        let mut best: Option<(f64, (f64, f64), OutOfFold)> = None;
+        for l2 in grid {
+            let mut c = config.clone();
+            c.options.l2 = l2;
+            let (logits, ys) = inner_logits(set, idx, &c, k);
+            // Macro-F1 first; on a tie (the argmax does not see the scale of the logits), the
+            // lower negative log-likelihood.
+            let score = (
+                macro_f1(&logits, &ys, set.labels.len()),
+                -super::calibrate::nll(&logits, &ys, 1.0),
+            );
+            tracing::debug!(l2, f1 = score.0, "inner cross-validation of the L2 penalty");
+            if best.as_ref().is_none_or(|b| score > b.1) {
+                best = Some((l2, score, (logits, ys)));
             }
         }
-        fit_temperature(&logits, &ys)
+        if let Some((l2, _, logits)) = best {
+            config.options.l2 = l2;
+            oof = Some(logits);
+        }
+    } else if let Some(&l2) = config.l2_grid.first() {
+        config.options.l2 = l2;
+    }
+    let nlp = neg_log_priors(set, idx);
+    let mut shift = 0.0f32;
+    if config.prior_shift_grid.len() > 1 {
+        let (logits, ys) = oof.get_or_insert_with(|| {
+            inner_logits(set, idx, &config, config.calibration_folds.max(3))
+        });
+        let mut best = f64::NEG_INFINITY;
+        let mut grid = config.prior_shift_grid.clone();
+        grid.sort_by(f32::total_cmp);
+        for s in grid {
+            let score = macro_f1(&shifted(logits, s, &nlp), ys, set.labels.len());
+            tracing::debug!(
+                shift = s,
+                score,
+                "inner cross-validation of the prior shift"
+            );
+            if score > best {
+                best = score;
+                shift = s;
+            }
+        }
+    } else if let Some(&s) = config.prior_shift_grid.first() {
+        shift = s;
+    }
+    let calibration = if calibrate {
+        let (logits, ys) = match oof {
+            Some(o) => o,
+            None => inner_logits(set, idx, &config, config.calibration_folds),
+        };
+        fit_temperature(&shifted(&logits, shift, &nlp), &ys)
     } else {
         Calibration::default()
     };
-    let mut fitted = fit_uncalibrated(set, idx, config);
+    let mut fitted = fit_uncalibrated(set, idx, &config);
+    for (b, p) in fitted.model.bias.iter_mut().zip(&nlp) {
+        *b += shift * p;
+    }
+    fitted.prior_shift = shift;
     fitted.calibration = calibration;
     fitted
 }
@@ -314,5 +458,69 @@ mod tests {
         let probs = cross_validate(&s, 3, &config());
         let report = crate::classify::metrics::evaluate(&s.labels, &s.y, &probs, 0.9, None);
         assert!(report.accuracy > 0.95, "{}", report.to_table());
+    }
+
+    #[test]
+    fn inner_cross_validation_chooses_from_the_grid() {
+        let s = set();
+        let all: Vec<usize> = (0..s.len()).collect();
+        let c = TrainConfig {
+            l2_grid: vec![1e-4, 1e3],
+            prior_shift_grid: vec![0.0, 1.0],
+            ..config()
+        };
+        let m = fit(&s, &all, &c);
+        // A penalty of 1000 flattens every logit (same argmax, far worse log-loss): the inner
+        // folds must reject it.
+        assert_eq!(m.l2, 1e-4);
+        assert!(m.prior_shift == 0.0 || m.prior_shift == 1.0);
+        let p = m.probabilities(&s, 0);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn a_prior_shift_favours_the_rare_label() {
+        // Two labels, one nine times rarer; the same ambiguous message scores higher for the
+        // rare label once the shift is folded into the biases.
+        let mut docs = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..40 {
+            let rare = i % 10 == 0;
+            let body = if rare { "alpha shared" } else { "beta shared" };
+            docs.push(Document::new("", format!("{body} {i}")));
+            y.push(usize::from(rare));
+        }
+        let spec = FeatureSpec {
+            embedding: false,
+            chars: false,
+            min_df: 1,
+            ..FeatureSpec::default()
+        };
+        let s = TrainSet::new(
+            vec!["common".into(), "rare".into()],
+            docs,
+            y,
+            Vec::new(),
+            &spec,
+        );
+        let all: Vec<usize> = (0..s.len()).collect();
+        let base = TrainConfig {
+            features: spec,
+            calibration_folds: 0,
+            ..TrainConfig::default()
+        };
+        let plain = fit(&s, &all, &base);
+        let shifted = fit(
+            &s,
+            &all,
+            &TrainConfig {
+                prior_shift_grid: vec![1.0],
+                ..base
+            },
+        );
+        assert_eq!(shifted.prior_shift, 1.0);
+        let gap = |m: &Fitted| m.model.bias[1] - m.model.bias[0];
+        let expect = (0.9f32 / 0.1).ln();
+        assert!((gap(&shifted) - gap(&plain) - expect).abs() < 1e-4);
     }
 }

@@ -13,7 +13,7 @@ use mailroom::classify::features::FeatureSpec;
 use mailroom::classify::logreg::softmax;
 use mailroom::classify::metrics::evaluate;
 use mailroom::classify::plot::{coverage_svg, reliability_svg};
-use mailroom::classify::train::cross_validate;
+use mailroom::classify::train::{cross_validate, stratified_folds};
 use mailroom::classify::{Embed, Head, ZeroShot};
 use serde_json::json;
 
@@ -44,6 +44,10 @@ pub struct EvalArgs {
     /// Cross-validation folds when training.
     #[arg(long, default_value_t = 5)]
     folds: usize,
+    /// Repeat the cross-validation with this many fold seeds (--seed, --seed + 1, ...) and report
+    /// the spread of macro-F1 over repeats and folds; the full report is the first repeat's.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=20))]
+    repeats: u64,
     /// The precision to find a review threshold for.
     #[arg(long, default_value_t = 0.95)]
     target_precision: f64,
@@ -154,7 +158,17 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
         let config = args.fit.config()?;
         extra.insert("features".into(), json!(config.features.groups()));
         extra.insert("config".into(), serde_json::to_value(&config)?);
-        cross_validate(set, args.folds, &config)
+        let mut first = None;
+        let mut spread = Spread::default();
+        for r in 0..args.repeats {
+            let mut c = config.clone();
+            c.seed = config.seed.wrapping_add(r);
+            let probs = cross_validate(set, args.folds, &c);
+            spread.add(set, &probs, args.folds, c.seed);
+            first.get_or_insert(probs);
+        }
+        extra.insert("spread".into(), spread.summary());
+        first.unwrap_or_default()
     };
     let negative = args
         .negative_label
@@ -199,6 +213,77 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
             secs
         )?;
         write!(out, "{}", report.to_table())?;
+        if let Some(sp) = extra.get("spread") {
+            writeln!(out, "{}", spread_line(sp))?;
+        }
     }
     Ok(Outcome::Ok)
+}
+
+/// Macro-F1 of every cross-validation repeat (pooled over its folds) and of every single fold.
+#[derive(Debug, Default)]
+struct Spread {
+    repeats: Vec<f64>,
+    folds: Vec<f64>,
+}
+
+fn mean_sd(v: &[f64]) -> (f64, f64) {
+    let n = v.len().max(1) as f64;
+    let m = v.iter().sum::<f64>() / n;
+    (
+        m,
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt(),
+    )
+}
+
+impl Spread {
+    fn add(
+        &mut self,
+        set: &mailroom::classify::train::TrainSet,
+        probs: &[Vec<f32>],
+        k: usize,
+        seed: u64,
+    ) {
+        self.repeats
+            .push(evaluate(&set.labels, &set.y, probs, 0.95, None).macro_f1);
+        let all: Vec<usize> = (0..set.len()).collect();
+        let fold = stratified_folds(&all, &set.y, k, seed);
+        for f in 0..k.max(1) {
+            let idx: Vec<usize> = all.iter().copied().filter(|&i| fold[i] == f).collect();
+            if idx.is_empty() {
+                continue;
+            }
+            let y: Vec<usize> = idx.iter().map(|&i| set.y[i]).collect();
+            let p: Vec<Vec<f32>> = idx.iter().map(|&i| probs[i].clone()).collect();
+            self.folds
+                .push(evaluate(&set.labels, &y, &p, 0.95, None).macro_f1);
+        }
+    }
+
+    fn summary(&self) -> serde_json::Value {
+        let (rm, rsd) = mean_sd(&self.repeats);
+        let (fm, fsd) = mean_sd(&self.folds);
+        json!({
+            "repeat_macro_f1": self.repeats,
+            "repeat_mean": rm,
+            "repeat_sd": rsd,
+            "fold_macro_f1": self.folds,
+            "fold_mean": fm,
+            "fold_sd": fsd,
+        })
+    }
+}
+
+fn spread_line(v: &serde_json::Value) -> String {
+    let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let n = |k: &str| v[k].as_array().map_or(0, Vec::len);
+    format!(
+        "macro-F1 over {} repeats: {:.3} ± {:.3} (sd); over {} single folds: {:.3} ± {:.3}",
+        n("repeat_macro_f1"),
+        f("repeat_mean"),
+        f("repeat_sd"),
+        n("fold_macro_f1"),
+        f("fold_mean"),
+        f("fold_sd")
+    )
 }
