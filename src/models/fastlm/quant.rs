@@ -3,7 +3,8 @@
 //! Weights keep the values of the GGUF file exactly (Q4_1 and Q8_0 blocks of 32) but are laid out
 //! for SIMD: per row, the 4-bit values of two neighbouring blocks share one 32-byte run (block
 //! `2p` in the low nibbles, block `2p + 1` in the high ones), Q8_0 values are stored offset to
-//! unsigned bytes, and the block scales live in their own f16 arrays, padded to groups of 16.
+//! unsigned bytes, and the block scales live in their own f16 arrays, unpadded (the kernel reads
+//! them in groups of 16).
 //! Activations are quantised per block of 32 to signed bytes with an f32 scale (like llama.cpp's
 //! Q8_1), so a row dot product is, per block, `d_w * d_a * Σ q_w q_a + m_w * (d_a * Σ q_a)`:
 //! - Q4_1: `w = d * q + m` with `q` in 0..=15;
@@ -37,7 +38,7 @@ pub struct QMatrix {
     cols: usize,
     /// Blocks per row.
     nb: usize,
-    /// `nb` rounded up to a whole number of scale groups.
+    /// `nb` rounded up to a whole number of scale groups (the kernel's loop count).
     nb_pad: usize,
     /// Bytes of values per row.
     row_bytes: usize,
@@ -82,9 +83,12 @@ impl QMatrix {
             QKind::Q8_0 => nb * 32,
         };
         let mut qs = vec![0u8; rows * row_bytes];
-        let mut d = vec![0u16; rows * nb_pad];
+        // Scales are stored unpadded (row `r` at `r * nb`); the kernel reads whole groups of 16,
+        // so a row's last group runs into the next row's scales (multiplied by the zero padding
+        // of the activations) and the arrays end with one group of slack.
+        let mut d = vec![0u16; rows * nb + GROUP];
         let mut m = match kind {
-            QKind::Q4_1 => vec![0u16; rows * nb_pad],
+            QKind::Q4_1 => vec![0u16; rows * nb + GROUP],
             QKind::Q8_0 => Vec::new(),
         };
         let half = |b: &[u8]| u16::from_le_bytes([b[0], b[1]]);
@@ -93,10 +97,10 @@ impl QMatrix {
             let dst = &mut qs[r * row_bytes..(r + 1) * row_bytes];
             for b in 0..nb {
                 let blk = &src[b * block_bytes..(b + 1) * block_bytes];
-                d[r * nb_pad + b] = half(&blk[0..2]);
+                d[r * nb + b] = half(&blk[0..2]);
                 match kind {
                     QKind::Q4_1 => {
-                        m[r * nb_pad + b] = half(&blk[2..4]);
+                        m[r * nb + b] = half(&blk[2..4]);
                         let vals = &blk[4..20];
                         // GGUF: byte j holds value j (low nibble) and value j + 16 (high).
                         let (pair, shift) = (b / 2, 4 * (b % 2));
@@ -148,8 +152,14 @@ impl QMatrix {
         };
         for p in parts {
             out.qs.extend_from_slice(&p.qs);
-            out.d.extend_from_slice(&p.d);
-            out.m.extend_from_slice(&p.m);
+            out.d.extend_from_slice(&p.d[..p.rows * p.nb]);
+            if !p.m.is_empty() {
+                out.m.extend_from_slice(&p.m[..p.rows * p.nb]);
+            }
+        }
+        out.d.resize(out.d.len() + GROUP, 0);
+        if !out.m.is_empty() {
+            out.m.resize(out.m.len() + GROUP, 0);
         }
         Ok(out)
     }
@@ -177,8 +187,8 @@ impl QMatrix {
             }
             let scales = [&self.d, &self.m];
             for v in scales.into_iter().filter(|v| !v.is_empty()) {
-                let p = v[r * self.nb_pad..(r + 1) * self.nb_pad].as_ptr();
-                for off in (0..self.nb_pad).step_by(32) {
+                let p = v[r * self.nb..(r + 1) * self.nb].as_ptr();
+                for off in (0..self.nb).step_by(32) {
                     // SAFETY: as above.
                     unsafe { _mm_prefetch::<_MM_HINT_T0>(p.add(off) as *const i8) };
                 }
@@ -191,7 +201,7 @@ impl QMatrix {
     /// Row `r` as f32 (the embedding lookup).
     pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
         for (b, chunk) in out[..self.cols].chunks_exact_mut(BLOCK).enumerate() {
-            let d = f16::from_bits(self.d[r * self.nb_pad + b]).to_f32();
+            let d = f16::from_bits(self.d[r * self.nb + b]).to_f32();
             let m = self.min(r, b, d);
             for (j, o) in chunk.iter_mut().enumerate() {
                 *o = d * self.value(r, b, j) as f32 + m;
@@ -201,7 +211,7 @@ impl QMatrix {
 
     fn min(&self, r: usize, b: usize, d: f32) -> f32 {
         match self.kind {
-            QKind::Q4_1 => f16::from_bits(self.m[r * self.nb_pad + b]).to_f32(),
+            QKind::Q4_1 => f16::from_bits(self.m[r * self.nb + b]).to_f32(),
             QKind::Q8_0 => -128.0 * d,
         }
     }
@@ -467,7 +477,7 @@ fn dot_portable(w: &QMatrix, a: &QActs, t: usize, r: usize) -> f32 {
         for j in 0..BLOCK {
             sum += w.value(r, b, j) as i32 * aq[b * BLOCK + j] as i32;
         }
-        let dw = f16::from_bits(w.d[r * w.nb_pad + b]).to_f32();
+        let dw = f16::from_bits(w.d[r * w.nb + b]).to_f32();
         main += dw * a.d[t * a.nb_pad + b] * sum as f32;
         mins += w.min(r, b, dw) * a.s[t * a.nb_pad + b];
     }
@@ -501,9 +511,9 @@ mod x86 {
         res: &mut [f32; 8],
     ) {
         let qs = w.qs.as_ptr().add(r * w.row_bytes);
-        let dw_ptr = w.d.as_ptr().add(r * w.nb_pad);
+        let dw_ptr = w.d.as_ptr().add(r * w.nb);
         let mw_ptr = if Q4 {
-            w.m.as_ptr().add(r * w.nb_pad)
+            w.m.as_ptr().add(r * w.nb)
         } else {
             dw_ptr
         };
@@ -578,7 +588,7 @@ mod x86 {
         res: &mut [f32; 8],
     ) {
         let qs = w.qs.as_ptr().add(r * w.row_bytes);
-        let dw_ptr = w.d.as_ptr().add(r * w.nb_pad);
+        let dw_ptr = w.d.as_ptr().add(r * w.nb);
         let mut acc = [_mm256_setzero_ps(); T];
         let mut mins = [0f32; T];
         let mask = _mm256_set1_epi8(0x0F);
@@ -586,7 +596,7 @@ mod x86 {
         for b in 0..w.nb {
             let dw = half::f16::from_bits(*dw_ptr.add(b)).to_f32();
             let mw = if Q4 {
-                half::f16::from_bits(w.m[r * w.nb_pad + b]).to_f32()
+                half::f16::from_bits(w.m[r * w.nb + b]).to_f32()
             } else {
                 -128.0 * dw
             };
