@@ -15,11 +15,15 @@ pub struct EmbeddingCache {
 }
 
 impl EmbeddingCache {
-    /// A cache under `dir` for the encoder with weights hash `encoder_sha256`.
-    pub fn new(dir: &Path, encoder_sha256: &str) -> EmbeddingCache {
-        let prefix: String = encoder_sha256.chars().take(16).collect();
+    /// A cache under `dir` for the encoder with weights hash `encoder_sha256`, computing in
+    /// `precision` (`""` for f32, e.g. `"bf16"` otherwise: the embeddings differ slightly).
+    pub fn new(dir: &Path, encoder_sha256: &str, precision: &str) -> EmbeddingCache {
+        let mut name: String = encoder_sha256.chars().take(16).collect();
+        if !precision.is_empty() {
+            name = format!("{name}-{precision}");
+        }
         EmbeddingCache {
-            dir: dir.join(prefix),
+            dir: dir.join(name),
         }
     }
 
@@ -91,13 +95,17 @@ mod tests {
     #[test]
     fn caches_by_text_and_encoder() {
         let dir = std::env::temp_dir().join(format!("mailroom-cache-{}", std::process::id()));
-        let c = EmbeddingCache::new(&dir, "abcdef");
+        let c = EmbeddingCache::new(&dir, "abcdef", "");
         assert!(c.get("hello", true).is_none());
         let texts = vec!["hello world".to_string(), "bye".to_string()];
         let a = c.embed_long(&FakeEncoder, &texts, 8, |_| {}).unwrap();
         assert_eq!(c.get("hello world", true).unwrap(), a[0]);
         assert!(c.get("hello world", false).is_none());
-        assert!(EmbeddingCache::new(&dir, "other")
+        assert!(EmbeddingCache::new(&dir, "other", "")
+            .get("hello world", true)
+            .is_none());
+        // Another precision of the same encoder has its own entries.
+        assert!(EmbeddingCache::new(&dir, "abcdef", "bf16")
             .get("hello world", true)
             .is_none());
         std::fs::remove_dir_all(&dir).ok();

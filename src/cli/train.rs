@@ -240,7 +240,13 @@ pub fn load(
         None
     };
     let cache = match (&data.cache, &encoder) {
-        (Some(dir), Some(e)) => Some(EmbeddingCache::new(dir, e.sha256())),
+        (Some(dir), Some(e)) => {
+            let precision = match e.precision() {
+                mailroom::models::Precision::F32 => "",
+                mailroom::models::Precision::Bf16 => "bf16",
+            };
+            Some(EmbeddingCache::new(dir, e.sha256(), precision))
+        }
         _ => None,
     };
     let start = Instant::now();
