@@ -460,9 +460,10 @@ impl FastLlama {
                         }
                     }
                     barrier.wait();
-                    // 4. Attention: (token, head) pairs split; each quantises its own output.
+                    // 4. Attention: (token, head) pairs dealt round-robin (later tokens attend to more
+                    //    positions); each quantises its own output.
                     let sc = scores.slice(tid * scores_len, scores_len);
-                    for unit in share(n * cfg.heads, tid, threads, 1) {
+                    for unit in (tid..n * cfg.heads).step_by(threads) {
                         let (t, hh) = (unit / cfg.heads, unit % cfg.heads);
                         let p = pos0 + t;
                         let q = qkv.read(t * qkv_w + hh * hd, hd);
