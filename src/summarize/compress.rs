@@ -97,7 +97,8 @@ const DANGLING: &[&str] = &[
     "when", "where", "while", "because", "about", "into", "it", "its", "their", "his", "her", "-",
     "–", "&",
 ];
-/// Capitalised words that start a sentence but are not someone being addressed.
+/// Capitalised words that start a sentence but are not someone being addressed (besides the
+/// months, [`super::faithful::MONTHS`]).
 const NOT_VOCATIVE: &[&str] = &[
     "monday",
     "tuesday",
@@ -106,26 +107,12 @@ const NOT_VOCATIVE: &[&str] = &[
     "friday",
     "saturday",
     "sunday",
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
     "note",
     "update",
     "reminder",
     "attached",
     "subject",
-    "re",
-    "fw",
-    "fwd",
+    "twenty",
 ];
 const NEGATIONS: &[&str] = &["not", "never", "no", "nothing", "none", "nobody", "cannot"];
 
@@ -156,7 +143,11 @@ fn vocative_len(toks: &[&str]) -> usize {
                 || (w.chars().next().is_some_and(char::is_uppercase)
                     && w.chars().all(|c| c.is_alphabetic() || "./&'-".contains(c)))
         });
-        if !names_ok || NOT_VOCATIVE.contains(&norm(head[0]).as_str()) {
+        let first = norm(head[0]);
+        if !names_ok
+            || NOT_VOCATIVE.contains(&first.as_str())
+            || super::faithful::MONTHS.contains(&first.as_str())
+        {
             return 0;
         }
         let last = head[n - 1];

@@ -133,7 +133,8 @@ const ORDINAL_WORDS: [&str; 13] = [
     "zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
     "tenth", "eleventh", "twelfth",
 ];
-const MONTHS: [&str; 12] = [
+/// Month names, lower case, January first.
+pub(super) const MONTHS: [&str; 12] = [
     "january",
     "february",
     "march",

@@ -410,6 +410,8 @@ impl FastLlama {
 
         let job = |tid: usize, barrier: &Barrier| {
             let (my_xq_raw, my_xq) = (xq_raw[tid], xq[tid]);
+            // This thread's normed row, reused for every token and layer.
+            let mut normed = vec![0f32; cfg.dim];
             let (dim, hd) = (cfg.dim, cfg.head_dim);
             let qkv_w = dim + 2 * kv;
             let group = cfg.heads / cfg.kv_heads;
@@ -422,17 +424,17 @@ impl FastLlama {
                     // 1. Norm and quantise the residual: every thread all tokens, into its own
                     //    buffer (cheaper than a barrier).
                     for t in 0..n {
-                        let normed = rms_norm(x.read(t * dim, dim), &layer.attn_norm, cfg.eps);
+                        rms_norm(x.read(t * dim, dim), &layer.attn_norm, cfg.eps, &mut normed);
                         my_xq_raw.set_blocks(t, &normed, 0);
                     }
-                    // 2. Q, K, V: rows split (in whole heads' pairs); RoPE (neighbouring pairs, GGUF
-                    //    llama's layout) on this thread's query and key rows, its key and value rows into the cache.
+                    // 2. Q, K, V: rows split (in whole heads' pairs); RoPE (neighbouring pairs,
+                    //    GGUF llama's layout) on this thread's query and key rows; its key and
+                    //    value rows into the cache.
                     let rows = share(qkv_w, tid, threads, 16);
                     matmul_rows(
                         kernel,
                         &layer.qkv,
                         my_xq.get(),
-                        0,
                         n,
                         rows.clone(),
                         |t, r, v| qkv.set(t * qkv_w + r, v),
@@ -487,13 +489,13 @@ impl FastLlama {
                     barrier.wait();
                     // 5. Output projection added to the residual: rows split.
                     let rows = share(dim, tid, threads, 16);
-                    matmul_rows(kernel, &layer.wo, aq.get(), 0, n, rows, |t, r, v| {
+                    matmul_rows(kernel, &layer.wo, aq.get(), n, rows, |t, r, v| {
                         x.add(t * dim + r, v)
                     });
                     barrier.wait();
                     // 6. Norm and quantise: every thread all tokens, into its own buffer.
                     for t in 0..n {
-                        let normed = rms_norm(x.read(t * dim, dim), &layer.ffn_norm, cfg.eps);
+                        rms_norm(x.read(t * dim, dim), &layer.ffn_norm, cfg.eps, &mut normed);
                         my_xq_raw.set_blocks(t, &normed, 0);
                     }
                     // 7. Gate and up, SiLU, quantised: rows split in whole blocks.
@@ -503,7 +505,6 @@ impl FastLlama {
                         kernel,
                         &layer.gate,
                         my_xq.get(),
-                        0,
                         n,
                         rows.clone(),
                         |t, r, v| g.set(t * ff + r, v),
@@ -512,7 +513,6 @@ impl FastLlama {
                         kernel,
                         &layer.up,
                         my_xq.get(),
-                        0,
                         n,
                         rows.clone(),
                         |t, r, v| h.set(t * ff + r, v),
@@ -528,16 +528,16 @@ impl FastLlama {
                     barrier.wait();
                     // 8. Down projection added to the residual: rows split.
                     let rows = share(dim, tid, threads, 16);
-                    matmul_rows(kernel, &layer.down, hq.get(), 0, n, rows, |t, r, v| {
+                    matmul_rows(kernel, &layer.down, hq.get(), n, rows, |t, r, v| {
                         x.add(t * dim + r, v)
                     });
                     barrier.wait();
                 }
                 // Logits of the last token: its norm (thread 0), then rows split.
-                let normed = rms_norm(x.read((n - 1) * dim, dim), out_norm, cfg.eps);
+                rms_norm(x.read((n - 1) * dim, dim), out_norm, cfg.eps, &mut normed);
                 my_xq_raw.set_blocks(0, &normed, 0);
                 let rows = share(cfg.vocab, tid, threads, 64);
-                matmul_rows(kernel, head, my_xq.get(), 0, 1, rows, |_, r, v| {
+                matmul_rows(kernel, head, my_xq.get(), 1, rows, |_, r, v| {
                     logits.set(r, v)
                 });
             }
@@ -569,10 +569,13 @@ impl Scratch {
     }
 }
 
-fn rms_norm(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
+/// `out = x / rms(x) * w`.
+fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
     let ms = x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32;
     let inv = 1.0 / (ms + eps).sqrt();
-    x.iter().zip(w).map(|(v, g)| v * inv * g).collect()
+    for ((o, v), g) in out.iter_mut().zip(x).zip(w) {
+        *o = v * inv * g;
+    }
 }
 
 #[inline]

@@ -4,7 +4,7 @@
 //!
 //! candle runs each operation of the graph as its own parallel loop, with a barrier, an
 //! allocation and a copy after each; at batch 1 with a 135M model those dominate. Here a forward
-//! pass is one job with a handful of barriers per layer and no allocation in the hot loop.
+//! pass is one job with a handful of barriers per layer and no allocation inside the layer loop.
 
 mod llama;
 mod pool;

@@ -393,18 +393,17 @@ impl Kernel {
 /// kernel waits on memory; the hardware prefetcher alone does not run far enough ahead).
 const PREFETCH_ROWS: usize = 4;
 
-/// Calls `sink(t, r, W[r] · acts[token0 + t])` for every row in `rows` and token `t` in `0..n`.
+/// Calls `sink(t, r, W[r] · acts[t])` for every row in `rows` and token `t` in `0..n`.
 pub fn matmul_rows(
     kernel: Kernel,
     w: &QMatrix,
     acts: &QActs,
-    token0: usize,
     n: usize,
     rows: std::ops::Range<usize>,
     mut sink: impl FnMut(usize, usize, f32),
 ) {
     assert_eq!(acts.cols, w.cols, "activation width");
-    assert!(token0 + n <= acts.tokens(), "token range");
+    assert!(n <= acts.tokens(), "token range");
     assert!(rows.end <= w.rows, "row range");
     let mut t = 0;
     while t < n {
@@ -421,9 +420,9 @@ pub fn matmul_rows(
             }
             let mut res = [0f32; 8];
             match tile {
-                8 => rows_dot::<8>(kernel, w, acts, token0 + t, r, &mut res),
-                4 => rows_dot::<4>(kernel, w, acts, token0 + t, r, &mut res),
-                _ => rows_dot::<1>(kernel, w, acts, token0 + t, r, &mut res),
+                8 => rows_dot::<8>(kernel, w, acts, t, r, &mut res),
+                4 => rows_dot::<4>(kernel, w, acts, t, r, &mut res),
+                _ => rows_dot::<1>(kernel, w, acts, t, r, &mut res),
             }
             for (k, v) in res[..tile].iter().enumerate() {
                 sink(t + k, r, *v);
@@ -705,7 +704,7 @@ mod tests {
             acts.set(t, x);
         }
         let mut out = vec![0f32; tokens * rows];
-        matmul_rows(kernel, &w, &acts, 0, tokens, 0..rows, |t, r, v| {
+        matmul_rows(kernel, &w, &acts, tokens, 0..rows, |t, r, v| {
             out[t * rows + r] = v
         });
         let mut row = vec![0f32; cols];
