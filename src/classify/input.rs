@@ -108,6 +108,7 @@ pub fn build_set(
 ) -> Result<(TrainSet, usize), ClassifyError> {
     let mut docs = Vec::new();
     let mut y = Vec::new();
+    let mut ids = Vec::new();
     let mut failed = 0;
     for item in items {
         let Some(label) = map(&item.label) else {
@@ -120,6 +121,7 @@ pub fn build_set(
             Ok(d) => {
                 docs.push(d);
                 y.push(c);
+                ids.push(item.id.clone());
             }
             Err(e) => {
                 tracing::warn!(error = %e, "skipping a labelled message");
@@ -146,5 +148,7 @@ pub fn build_set(
         }
         None => Vec::new(),
     };
-    Ok((TrainSet::new(labels, docs, y, embeddings, spec), failed))
+    let mut set = TrainSet::new(labels, docs, y, embeddings, spec);
+    set.ids = ids;
+    Ok((set, failed))
 }

@@ -22,6 +22,8 @@ pub struct TrainSet {
     pub embeddings: Vec<Vec<f32>>,
     /// True label of each message.
     pub y: Vec<usize>,
+    /// Where each message came from (path, or file and line); empty when not known.
+    pub ids: Vec<String>,
 }
 
 impl TrainSet {
@@ -45,6 +47,7 @@ impl TrainSet {
             terms,
             embeddings,
             y,
+            ids: Vec::new(),
         }
     }
 

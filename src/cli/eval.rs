@@ -60,6 +60,11 @@ pub struct EvalArgs {
     /// Write reliability.svg and coverage.svg into this folder.
     #[arg(long, value_name = "DIR")]
     plot: Option<PathBuf>,
+    /// Write each message's decision as JSON lines to this file (id, true label, predicted
+    /// label, its probability, all probabilities), for looking at the errors. With
+    /// cross-validation these are the out-of-fold decisions of the first repeat.
+    #[arg(long, value_name = "FILE")]
+    predictions: Option<PathBuf>,
 }
 
 /// What else `eval` scores.
@@ -191,6 +196,10 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
         )?;
         std::fs::write(dir.join("coverage.svg"), coverage_svg(&report, &title))?;
     }
+    if let Some(path) = &args.predictions {
+        write_predictions(path, set, &probs)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         let v = json!({
@@ -218,6 +227,40 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::Ok)
+}
+
+/// One JSON line per message: its id, true label, predicted label and probabilities.
+fn write_predictions(
+    path: &std::path::Path,
+    set: &mailroom::classify::train::TrainSet,
+    probs: &[Vec<f32>],
+) -> anyhow::Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for (i, p) in probs.iter().enumerate() {
+        let best =
+            p.iter().enumerate().fold(
+                (0, f32::NEG_INFINITY),
+                |b, (j, &v)| if v > b.1 { (j, v) } else { b },
+            );
+        let all: serde_json::Map<String, serde_json::Value> = set
+            .labels
+            .iter()
+            .zip(p)
+            .map(|(l, v)| (l.clone(), json!((*v as f64 * 1e4).round() / 1e4)))
+            .collect();
+        let line = json!({
+            "id": set.ids.get(i).cloned().unwrap_or_else(|| i.to_string()),
+            "label": set.labels[set.y[i]],
+            "predicted": set.labels.get(best.0),
+            "probability": (best.1 as f64 * 1e4).round() / 1e4,
+            "correct": best.0 == set.y[i],
+            "probabilities": all,
+        });
+        serde_json::to_writer(&mut w, &line)?;
+        writeln!(w)?;
+    }
+    w.flush()?;
+    Ok(())
 }
 
 /// Macro-F1 of every cross-validation repeat (pooled over its folds) and of every single fold.
