@@ -184,6 +184,87 @@ fn train_eval_classify_with_a_head() {
 }
 
 #[test]
+fn unlabelled_mail_joins_with_a_named_label_and_predictions_name_each_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut labelled = String::new();
+    let mut unlabelled = String::new();
+    for round in 0..3 {
+        for (i, t) in PAY.iter().enumerate() {
+            let line = serde_json::json!({"label": "payment", "subject": format!("payment {round}{i}"), "body": t});
+            labelled.push_str(&format!("{line}\n"));
+        }
+        for (i, t) in MEET.iter().enumerate() {
+            // A set known to be all of one kind carries no label of its own.
+            let line = serde_json::json!({"subject": format!("meeting {round}{i}"), "body": t});
+            unlabelled.push_str(&format!("{line}\n"));
+        }
+    }
+    let (a, b) = (tmp.path().join("pay.jsonl"), tmp.path().join("meet.jsonl"));
+    std::fs::write(&a, labelled).unwrap();
+    std::fs::write(&b, unlabelled).unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let common = [
+        "eval",
+        "--axis",
+        "topic",
+        "--data",
+        a,
+        "--data",
+        b,
+        "--features",
+        "words",
+        "--folds",
+        "3",
+        "--min-df",
+        "1",
+    ];
+
+    // Without a label for them, the unlabelled lines are refused, naming the first.
+    let out = mailroom(&common);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("18 messages carry no label") && err.contains("--unlabelled-as"),
+        "{err}"
+    );
+
+    let preds = tmp.path().join("predictions.jsonl");
+    let mut args = common.to_vec();
+    args.extend([
+        "--unlabelled-as",
+        "meeting",
+        "--predictions",
+        preds.to_str().unwrap(),
+    ]);
+    let out = mailroom(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&preds)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 36);
+    let meetings: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["label"] == "meeting").collect();
+    assert_eq!(meetings.len(), 18);
+    // Each line names its source line, and its decision agrees with its probabilities.
+    assert!(meetings[0]["id"].as_str().unwrap().contains("meet.jsonl:"));
+    for l in &lines {
+        let p = l["probabilities"][l["predicted"].as_str().unwrap()]
+            .as_f64()
+            .unwrap();
+        assert!((p - l["probability"].as_f64().unwrap()).abs() < 1e-6, "{l}");
+        assert_eq!(l["correct"], l["label"] == l["predicted"], "{l}");
+    }
+    let right = lines.iter().filter(|l| l["correct"] == true).count();
+    assert!(right >= 30, "{right} of 36 right");
+}
+
+#[test]
 fn a_missing_head_is_fatal_and_a_bad_input_is_reported() {
     let out = mailroom(&[
         "classify",

@@ -4,7 +4,8 @@
 //!   file or as a folder holding `labels.csv`;
 //! - a folder with one subfolder per label, each holding message files;
 //! - JSON lines, one object per message: `label` plus `raw` (the RFC 822 text), `path`, or
-//!   `subject` and `body` (or `text`).
+//!   `subject` and `body` (or `text`). A line without `label` gets an empty one, which the
+//!   caller fills in (`--unlabelled-as`) or refuses.
 
 use std::path::{Path, PathBuf};
 
@@ -176,6 +177,9 @@ fn load_folders(path: &Path) -> Result<Vec<Item>, ClassifyError> {
 
 #[derive(Deserialize)]
 struct JsonItem {
+    /// Absent in unlabelled sets (e.g. a folder of mail known to be all legitimate); the
+    /// item then has an empty label for the caller to fill in.
+    #[serde(default)]
     label: String,
     raw: Option<String>,
     path: Option<String>,
@@ -254,6 +258,10 @@ mod tests {
         let items = load(&dir.join("d.jsonl")).unwrap();
         assert_eq!(items.len(), 2);
         assert!(matches!(items[1].content, Content::Raw(_)));
+        // An unlabelled line (a set of mail known to be of one kind) loads with an empty label.
+        std::fs::write(dir.join("u.jsonl"), "{\"subject\":\"s\",\"body\":\"b\"}\n").unwrap();
+        let items = load(&dir.join("u.jsonl")).unwrap();
+        assert_eq!(items[0].label, "");
         assert!(load(&dir.join("missing.txt")).is_err());
         std::fs::remove_dir_all(&dir).ok();
     }

@@ -34,6 +34,10 @@ pub struct DataArgs {
     /// Rename a data label, `FROM=TO` (repeatable); `FROM=` drops it.
     #[arg(long = "map", value_name = "FROM=TO")]
     pub maps: Vec<String>,
+    /// The label of JSON lines that carry none (e.g. a set of mail known to be legitimate,
+    /// such as `summaries/aeslc-dev.jsonl`); without it such lines are an error.
+    #[arg(long, value_name = "LABEL")]
+    pub unlabelled_as: Option<String>,
     /// Taxonomy TOML (default: the built-in public-service taxonomy).
     #[arg(long, value_name = "FILE")]
     pub taxonomy: Option<PathBuf>,
@@ -196,6 +200,21 @@ pub fn load(
     let mut items = Vec::new();
     for d in &data.data {
         items.extend(dataset::load(d).with_context(|| format!("reading {}", d.display()))?);
+    }
+    let unlabelled = items.iter().filter(|i| i.label.trim().is_empty()).count();
+    if unlabelled > 0 {
+        let Some(label) = &data.unlabelled_as else {
+            bail!(
+                "{unlabelled} messages carry no label (first: {}); name one with --unlabelled-as",
+                items
+                    .iter()
+                    .find(|i| i.label.trim().is_empty())
+                    .map_or("", |i| i.id.as_str())
+            );
+        };
+        for i in items.iter_mut().filter(|i| i.label.trim().is_empty()) {
+            i.label = label.clone();
+        }
     }
     let mut maps = Vec::new();
     for m in &data.maps {
