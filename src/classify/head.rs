@@ -22,7 +22,7 @@ pub const METADATA_KEY: &str = "mailroom.head";
 /// The format name in the JSON.
 pub const FORMAT: &str = "mailroom-head";
 /// The format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The encoder a head was trained with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -93,7 +93,7 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
         };
         (spec, "zero-shot".to_string())
     } else {
-        let c = args.fit.config()?;
+        let c = args.fit.config(&data.axis)?;
         (c.features, format!("{}-fold cross-validation", args.folds))
     };
     let loaded = load(&data, &spec, &args.models, spec.embedding)?;
@@ -160,7 +160,7 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
             .map(|s| softmax(s, axis.temperature))
             .collect()
     } else {
-        let config = args.fit.config()?;
+        let config = args.fit.config(&data.axis)?;
         extra.insert("features".into(), json!(config.features.groups()));
         extra.insert("config".into(), serde_json::to_value(&config)?);
         let mut first = None;

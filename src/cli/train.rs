@@ -49,8 +49,11 @@ pub struct DataArgs {
 /// Feature and fitting flags.
 #[derive(Debug, Clone, Args)]
 pub struct FitArgs {
-    /// Feature groups, comma-separated: words, chars, embedding, structure, headers.
-    #[arg(long, default_value = "words,chars,embedding,structure")]
+    /// Feature groups, comma-separated: words, chars, embedding, structure, shape, headers; or
+    /// `auto`: all but `headers`, and for the `junk` axis also without `shape` (length and
+    /// conversation shape learn which source the dev mail came from, not whether it is junk:
+    /// with them a junk head flags 3.9 % of Enron business mail, without them 0.18 %).
+    #[arg(long, default_value = "auto")]
     pub features: String,
     /// L2 penalty, or several comma-separated to choose from by inner cross-validation on the
     /// training messages (macro-F1).
@@ -88,9 +91,19 @@ pub struct FitArgs {
 }
 
 impl FitArgs {
-    /// The training configuration these flags describe.
-    pub fn config(&self) -> anyhow::Result<TrainConfig> {
-        let mut features = FeatureSpec::from_groups(&self.features).map_err(anyhow::Error::msg)?;
+    /// The feature groups `--features` names for `axis` (resolving `auto`).
+    pub fn groups(&self, axis: &str) -> &str {
+        match (self.features.trim(), axis) {
+            ("auto", "junk") => "words,chars,embedding,structure",
+            ("auto", _) => "words,chars,embedding,structure,shape",
+            (list, _) => list,
+        }
+    }
+
+    /// The training configuration these flags describe for `axis`.
+    pub fn config(&self, axis: &str) -> anyhow::Result<TrainConfig> {
+        let mut features =
+            FeatureSpec::from_groups(self.groups(axis)).map_err(anyhow::Error::msg)?;
         features.hash_bits = self.hash_bits;
         features.min_df = self.min_df;
         features.embedding_weight = self.embedding_weight;
@@ -304,7 +317,7 @@ pub fn load(
 
 /// Run `train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
-    let config = args.fit.config()?;
+    let config = args.fit.config(&args.data.axis)?;
     let loaded = load(
         &args.data,
         &config.features,
