@@ -325,14 +325,17 @@ pub fn terms(doc: &Document, spec: &FeatureSpec) -> Terms {
 
 /// The structure features of a message, in the order of [`STRUCTURE_NAMES`].
 pub fn structure(doc: &Document) -> Vec<f32> {
-    let all = signals(doc);
-    STRUCTURE_NAMES.iter().map(|n| all[n]).collect()
+    pick(&signals(doc), STRUCTURE_NAMES)
 }
 
 /// The shape features of a message, in the order of [`SHAPE_NAMES`].
 pub fn shape(doc: &Document) -> Vec<f32> {
-    let all = signals(doc);
-    SHAPE_NAMES.iter().map(|n| all[n]).collect()
+    pick(&signals(doc), SHAPE_NAMES)
+}
+
+/// The values of `names`, in order, from all of a message's signals.
+fn pick(all: &HashMap<&'static str, f32>, names: &[&str]) -> Vec<f32> {
+    names.iter().map(|n| all[n]).collect()
 }
 
 /// Every structure and shape feature by name.
@@ -559,28 +562,25 @@ impl Featurizer {
             }
             offset += self.embedding_dim as u32;
         }
-        if self.spec.structure {
-            for (i, v) in structure(doc).into_iter().enumerate() {
-                if v != 0.0 {
-                    out.push((offset + i as u32, v * self.spec.structure_weight));
+        // Structure and shape read the same signals: computed once per message.
+        let all = (self.spec.structure || self.spec.shape).then(|| signals(doc));
+        let weight = self.spec.structure_weight;
+        let groups = [
+            all.as_ref()
+                .filter(|_| self.spec.structure)
+                .map(|a| pick(a, STRUCTURE_NAMES)),
+            all.as_ref()
+                .filter(|_| self.spec.shape)
+                .map(|a| pick(a, SHAPE_NAMES)),
+            self.spec.header_flags.then(|| header_flags(doc)),
+        ];
+        for values in groups.into_iter().flatten() {
+            for (i, v) in values.iter().enumerate() {
+                if *v != 0.0 {
+                    out.push((offset + i as u32, v * weight));
                 }
             }
-            offset += STRUCTURE_NAMES.len() as u32;
-        }
-        if self.spec.shape {
-            for (i, v) in shape(doc).into_iter().enumerate() {
-                if v != 0.0 {
-                    out.push((offset + i as u32, v * self.spec.structure_weight));
-                }
-            }
-            offset += SHAPE_NAMES.len() as u32;
-        }
-        if self.spec.header_flags {
-            for (i, v) in header_flags(doc).into_iter().enumerate() {
-                if v != 0.0 {
-                    out.push((offset + i as u32, v * self.spec.structure_weight));
-                }
-            }
+            offset += values.len() as u32;
         }
         out
     }

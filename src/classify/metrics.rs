@@ -89,7 +89,8 @@ pub struct Report {
     pub binary: Option<BinaryScores>,
 }
 
-fn argmax(p: &[f32]) -> usize {
+/// Index of the largest value (the first one on a tie; 0 for an empty slice).
+pub fn argmax(p: &[f32]) -> usize {
     let mut best = 0;
     for (i, v) in p.iter().enumerate() {
         if *v > p[best] {

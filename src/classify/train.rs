@@ -270,14 +270,7 @@ fn macro_f1(logits: &[Vec<f32>], y: &[usize], k: usize) -> f64 {
     let mut pred = vec![0usize; k];
     let mut truth = vec![0usize; k];
     for (z, &t) in logits.iter().zip(y) {
-        let p = z
-            .iter()
-            .enumerate()
-            .fold(
-                (0, f32::NEG_INFINITY),
-                |b, (i, &v)| if v > b.1 { (i, v) } else { b },
-            )
-            .0;
+        let p = super::metrics::argmax(z);
         pred[p] += 1;
         truth[t] += 1;
         if p == t {

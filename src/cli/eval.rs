@@ -11,10 +11,10 @@ use clap::Args;
 use mailroom::classify::calibrate::fit_temperature;
 use mailroom::classify::features::FeatureSpec;
 use mailroom::classify::logreg::softmax;
-use mailroom::classify::metrics::evaluate;
+use mailroom::classify::metrics::{argmax, evaluate};
 use mailroom::classify::plot::{coverage_svg, reliability_svg};
 use mailroom::classify::train::{cross_validate, stratified_folds};
-use mailroom::classify::{Embed, Head, ZeroShot};
+use mailroom::classify::{Embed, Head, Probabilities, ZeroShot};
 use serde_json::json;
 
 use super::train::{load, DataArgs, FitArgs};
@@ -237,24 +237,14 @@ fn write_predictions(
 ) -> anyhow::Result<()> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
     for (i, p) in probs.iter().enumerate() {
-        let best =
-            p.iter().enumerate().fold(
-                (0, f32::NEG_INFINITY),
-                |b, (j, &v)| if v > b.1 { (j, v) } else { b },
-            );
-        let all: serde_json::Map<String, serde_json::Value> = set
-            .labels
-            .iter()
-            .zip(p)
-            .map(|(l, v)| (l.clone(), json!((*v as f64 * 1e4).round() / 1e4)))
-            .collect();
+        let best = argmax(p);
         let line = json!({
             "id": set.ids.get(i).cloned().unwrap_or_else(|| i.to_string()),
             "label": set.labels[set.y[i]],
-            "predicted": set.labels.get(best.0),
-            "probability": (best.1 as f64 * 1e4).round() / 1e4,
-            "correct": best.0 == set.y[i],
-            "probabilities": all,
+            "predicted": set.labels.get(best),
+            "probability": (p.get(best).copied().unwrap_or(0.0) as f64 * 1e4).round() / 1e4,
+            "correct": best == set.y[i],
+            "probabilities": Probabilities(set.labels.iter().cloned().zip(p.iter().copied()).collect()),
         });
         serde_json::to_writer(&mut w, &line)?;
         writeln!(w)?;

@@ -115,28 +115,12 @@ impl FitArgs {
             "none" => ClassWeight::None,
             other => bail!("--class-weight {other}: expected balanced, sqrt or none"),
         };
-        let l2_grid = self
-            .l2
-            .split(',')
-            .map(|v| {
-                v.trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite() && *x >= 0.0)
-                    .with_context(|| format!("--l2 {v}: expected a non-negative number"))
-            })
-            .collect::<anyhow::Result<Vec<f64>>>()?;
-        let prior_shift_grid = self
-            .prior_shift
-            .split(',')
-            .map(|v| {
-                v.trim()
-                    .parse::<f32>()
-                    .ok()
-                    .filter(|x| x.is_finite())
-                    .with_context(|| format!("--prior-shift {v}: expected a number"))
-            })
-            .collect::<anyhow::Result<Vec<f32>>>()?;
+        let l2_grid = grid(&self.l2, "--l2", "a non-negative number", |x: &f64| {
+            x.is_finite() && *x >= 0.0
+        })?;
+        let prior_shift_grid = grid(&self.prior_shift, "--prior-shift", "a number", |x: &f32| {
+            x.is_finite()
+        })?;
         Ok(TrainConfig {
             features,
             prior_shift_grid,
@@ -154,6 +138,24 @@ impl FitArgs {
             seed: self.seed,
         })
     }
+}
+
+/// A comma-separated list of numbers, each accepted by `ok`.
+fn grid<T: std::str::FromStr>(
+    list: &str,
+    flag: &str,
+    expected: &str,
+    ok: impl Fn(&T) -> bool,
+) -> anyhow::Result<Vec<T>> {
+    list.split(',')
+        .map(|v| {
+            v.trim()
+                .parse::<T>()
+                .ok()
+                .filter(&ok)
+                .with_context(|| format!("{flag} {v}: expected {expected}"))
+        })
+        .collect()
 }
 
 /// Arguments of `train`.
