@@ -184,6 +184,91 @@ fn train_eval_classify_with_a_head() {
 }
 
 #[test]
+fn a_label_threshold_travels_from_train_to_classify_and_the_operator_can_override_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = write_jsonl(tmp.path());
+    let head = tmp.path().join("topic.safetensors");
+    let (data_s, head_s) = (data.to_str().unwrap(), head.to_str().unwrap());
+    let train = |extra: &[&str]| {
+        let mut a = vec![
+            "train",
+            "--axis",
+            "topic",
+            "--data",
+            data_s,
+            "--out",
+            head_s,
+            "--features",
+            "words",
+            "--folds",
+            "3",
+            "--min-df",
+            "1",
+            // A strong penalty and no calibration keep the probabilities modest.
+            "--l2",
+            "1",
+            "--calibration-folds",
+            "0",
+            "--review-threshold",
+            "0.01",
+        ];
+        a.extend_from_slice(extra);
+        mailroom(&a)
+    };
+    let out = train(&["--label-threshold", "refund=0.9"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refund: not a label of axis topic"), "{err}");
+    let out = train(&["--label-threshold", "payment=0.99"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // eval reports what the head's rule does: payment decisions (half the mail) go to review,
+    // meeting decisions (axis threshold 0.01) do not.
+    let out = mailroom(&[
+        "eval", "--axis", "topic", "--data", data_s, "--head", head_s, "--json",
+    ]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let review = &v["report"]["review"];
+    let t = review["label_thresholds"]["payment"].as_f64().unwrap();
+    assert!((t - 0.99).abs() < 1e-6, "{review}");
+    assert_eq!(review["reviewed"].as_f64().unwrap(), 0.5, "{review}");
+    assert_eq!(review["decided_accuracy"].as_f64().unwrap(), 1.0, "{review}");
+
+    let mail = tmp.path().join("mail");
+    std::fs::create_dir(&mail).unwrap();
+    write_eml(
+        &mail,
+        "m1",
+        "Refund",
+        "I was charged twice, please refund the payment.",
+    );
+    let classify = |extra: &[&str]| {
+        let mut a = vec!["classify", "--no-zero-shot", "--head", head_s];
+        a.extend_from_slice(extra);
+        a.push(mail.to_str().unwrap());
+        let out = mailroom(&a);
+        assert!(out.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["classification"][0].clone()
+    };
+    let c = classify(&[]);
+    assert_eq!(c["label"], "payment");
+    assert_eq!(c["needs_review"], true, "{c}");
+    assert_eq!(c["reasons"][0]["reason"], "low_confidence");
+    assert!((c["reasons"][0]["threshold"].as_f64().unwrap() - 0.99).abs() < 1e-6);
+    // The operator's threshold wins over the head's.
+    let c = classify(&["--review-threshold", "0.1"]);
+    assert_eq!(c["needs_review"], false, "{c}");
+    let out = mailroom(&["classify", "--review-threshold", "1.5", "x.eml"]);
+    assert!(!out.status.success());
+}
+
+#[test]
 fn unlabelled_mail_joins_with_a_named_label_and_predictions_name_each_message() {
     let tmp = tempfile::tempdir().unwrap();
     let mut labelled = String::new();

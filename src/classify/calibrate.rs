@@ -12,10 +12,11 @@ pub struct Calibration {
     pub temperature: f32,
     /// Messages it was fitted on.
     pub fitted_on: usize,
-    /// Mean negative log-likelihood on those messages before calibration (T = 1).
-    pub nll_before: f32,
+    /// Mean negative log-likelihood on those messages before calibration (T = 1); None when
+    /// not calibrated.
+    pub nll_before: Option<f32>,
     /// ... and after.
-    pub nll_after: f32,
+    pub nll_after: Option<f32>,
 }
 
 impl Default for Calibration {
@@ -24,8 +25,8 @@ impl Default for Calibration {
             method: "none".into(),
             temperature: 1.0,
             fitted_on: 0,
-            nll_before: f32::NAN,
-            nll_after: f32::NAN,
+            nll_before: None,
+            nll_after: None,
         }
     }
 }
@@ -80,8 +81,8 @@ pub fn fit_temperature(logits: &[Vec<f32>], y: &[usize]) -> Calibration {
         method: "temperature".into(),
         temperature: t as f32,
         fitted_on: logits.len(),
-        nll_before: nll(logits, y, 1.0) as f32,
-        nll_after: nll(logits, y, t) as f32,
+        nll_before: Some(nll(logits, y, 1.0) as f32),
+        nll_after: Some(nll(logits, y, t) as f32),
     }
 }
 

@@ -3,7 +3,7 @@
 //! with the labels, feature set, encoder id and SHA-256, calibration, thresholds and training
 //! metrics, so a head can be audited with any safetensors reader.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use safetensors::tensor::{Dtype, TensorView};
@@ -69,6 +69,10 @@ pub struct HeadMeta {
     pub calibration: Calibration,
     /// Review threshold on the top calibrated probability.
     pub review_threshold: f32,
+    /// Labels whose decisions need another probability than `review_threshold` (e.g.
+    /// `legitimate` on the junk axis).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub label_review_thresholds: BTreeMap<String, f32>,
     /// Messages per label it was trained on.
     pub trained_on: Vec<usize>,
     /// Logistic regression options.
@@ -128,6 +132,7 @@ impl Head {
                 encoder,
                 calibration: fitted.calibration,
                 review_threshold: 0.5,
+                label_review_thresholds: BTreeMap::new(),
                 trained_on,
                 options,
                 seed,
@@ -231,6 +236,13 @@ impl Head {
                 "format {} v{} is not {FORMAT} v{FORMAT_VERSION}",
                 meta.format, meta.format_version
             ));
+        }
+        for (label, t) in &meta.label_review_thresholds {
+            if !meta.labels.contains(label) || !(0.0..=1.0).contains(t) {
+                return Err(format!(
+                    "label review threshold {label}={t}: not one of its labels, or not in [0, 1]"
+                ));
+            }
         }
         let embedding_dim: usize = info
             .get("embedding_dim")
@@ -354,7 +366,10 @@ impl Head {
                 self.meta.axis,
                 &self.sha256[..self.sha256.len().min(12)]
             ),
-            &policy.with_threshold(self.meta.review_threshold),
+            &policy.for_axis(
+                self.meta.review_threshold,
+                &self.meta.label_review_thresholds,
+            ),
             doc,
         ))
     }

@@ -2,7 +2,11 @@
 //! expected calibration error, accuracy against coverage as the review threshold moves, and the
 //! threshold that reaches a target precision.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use super::review::ReviewPolicy;
 
 /// Precision, recall and F1 of one label.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,6 +91,71 @@ pub struct Report {
     pub target_precision: f64,
     /// Binary scores when a negative label is known.
     pub binary: Option<BinaryScores>,
+    /// What a review rule does on this mail, when one was given (see [`review_outcome`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewOutcome>,
+}
+
+/// What a review rule (axis and label thresholds) does on scored mail; only the confidence
+/// part of the rule, since truncation and parse problems do not depend on the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewOutcome {
+    /// The axis threshold.
+    pub threshold: f32,
+    /// Labels with their own threshold.
+    pub label_thresholds: BTreeMap<String, f32>,
+    /// Share of messages sent to review.
+    pub reviewed: f64,
+    /// Accuracy on the messages decided without review.
+    pub decided_accuracy: f64,
+    /// With a negative label: the share of its messages sent to review (e.g. legitimate mail a
+    /// person must look at).
+    pub negative_reviewed: Option<f64>,
+    /// With a negative label: the share of the other messages given it without review (e.g.
+    /// junk that reaches staff unseen).
+    pub passed_as_negative: Option<f64>,
+}
+
+/// What `policy` does with `probs` against true labels `y`.
+pub fn review_outcome(
+    labels: &[String],
+    y: &[usize],
+    probs: &[Vec<f32>],
+    policy: &ReviewPolicy,
+    negative: Option<&str>,
+) -> ReviewOutcome {
+    let ni = negative.and_then(|neg| labels.iter().position(|l| l == neg));
+    let (mut reviewed, mut decided, mut correct) = (0usize, 0usize, 0usize);
+    let (mut neg_n, mut neg_reviewed, mut pos_n, mut passed) = (0usize, 0usize, 0usize, 0usize);
+    for (&t, p) in y.iter().zip(probs) {
+        let c = argmax(p);
+        let to_review = p.get(c).copied().unwrap_or(0.0)
+            < policy.threshold_for(labels.get(c).map_or("", String::as_str));
+        if to_review {
+            reviewed += 1;
+        } else {
+            decided += 1;
+            correct += usize::from(c == t);
+        }
+        if let Some(ni) = ni {
+            if t == ni {
+                neg_n += 1;
+                neg_reviewed += usize::from(to_review);
+            } else {
+                pos_n += 1;
+                passed += usize::from(c == ni && !to_review);
+            }
+        }
+    }
+    let share = |a: usize, b: usize| a as f64 / b.max(1) as f64;
+    ReviewOutcome {
+        threshold: policy.override_threshold.unwrap_or(policy.threshold),
+        label_thresholds: policy.label_thresholds.clone(),
+        reviewed: share(reviewed, y.len()),
+        decided_accuracy: share(correct, decided),
+        negative_reviewed: ni.map(|_| share(neg_reviewed, neg_n)),
+        passed_as_negative: ni.map(|_| share(passed, pos_n)),
+    }
 }
 
 /// Index of the largest value (the first one on a tie; 0 for an empty slice).
@@ -262,6 +331,7 @@ pub fn evaluate(
         threshold_for_target,
         target_precision,
         binary,
+        review: None,
     }
 }
 
@@ -344,6 +414,34 @@ impl Report {
                 );
             }
         }
+        if let Some(r) = &self.review {
+            let labels: Vec<String> = r
+                .label_thresholds
+                .iter()
+                .map(|(l, t)| format!(", {l} {t:.2}"))
+                .collect();
+            let _ = write!(
+                s,
+                "review rule (threshold {:.3}{}): {:.1} % to review, accuracy {:.3} on the rest",
+                r.threshold,
+                labels.concat(),
+                100.0 * r.reviewed,
+                r.decided_accuracy
+            );
+            if let (Some(b), Some(nr), Some(pass)) =
+                (&self.binary, r.negative_reviewed, r.passed_as_negative)
+            {
+                let _ = write!(
+                    s,
+                    "; {} reviewed {:.2} %, others passed as {} unseen {:.2} %",
+                    b.negative,
+                    100.0 * nr,
+                    b.negative,
+                    100.0 * pass
+                );
+            }
+            let _ = writeln!(s);
+        }
         s
     }
 }
@@ -411,5 +509,41 @@ mod tests {
         assert!((t.coverage - 0.9).abs() < 1e-9);
         assert!((t.threshold - 0.9).abs() < 1e-6);
         assert!(r.to_table().contains("macro-F1"));
+    }
+
+    #[test]
+    fn a_label_threshold_sends_unsure_legitimate_decisions_to_review() {
+        // legitimate, legitimate, spam, spam: the second spam is called legitimate at 0.7.
+        let y = [0, 0, 1, 1];
+        let p = vec![
+            vec![0.95, 0.05],
+            vec![0.75, 0.25],
+            vec![0.1, 0.9],
+            vec![0.7, 0.3],
+        ];
+        let plain = ReviewPolicy::default().for_axis(0.5, &BTreeMap::new());
+        let o = review_outcome(&labels(), &y, &p, &plain, Some("legitimate"));
+        assert_eq!(o.reviewed, 0.0);
+        assert_eq!(o.decided_accuracy, 0.75);
+        assert_eq!(o.passed_as_negative, Some(0.5));
+        let strict = BTreeMap::from([("legitimate".to_string(), 0.8)]);
+        let o = review_outcome(
+            &labels(),
+            &y,
+            &p,
+            &plain.for_axis(0.5, &strict),
+            Some("legitimate"),
+        );
+        assert_eq!(o.reviewed, 0.5);
+        assert_eq!(o.decided_accuracy, 1.0);
+        assert_eq!(o.negative_reviewed, Some(0.5));
+        assert_eq!(o.passed_as_negative, Some(0.0));
+        let mut r = evaluate(&labels(), &y, &p, 0.9, Some("legitimate"));
+        r.review = Some(o);
+        let t = r.to_table();
+        assert!(
+            t.contains("review rule (threshold 0.500, legitimate 0.80): 50.0 % to review"),
+            "{t}"
+        );
     }
 }

@@ -240,10 +240,11 @@ impl AxisResult {
             }
         }
         let probability = probs.get(best).copied().unwrap_or(0.0);
-        let reasons = policy.reasons(probability, doc);
+        let label = labels.get(best).cloned().unwrap_or_default();
+        let reasons = policy.reasons(&label, probability, doc);
         AxisResult {
             axis: axis.to_string(),
-            label: labels.get(best).cloned().unwrap_or_default(),
+            label,
             probability,
             probabilities: Probabilities(labels.iter().cloned().zip(probs).collect()),
             needs_review: !reasons.is_empty(),
@@ -273,7 +274,8 @@ impl Classifier {
         }
     }
 
-    /// Change the non-threshold parts of the review rule (truncation limit).
+    /// Change the operator's parts of the review rule (truncation limit, threshold override);
+    /// the axis and label thresholds come from the taxonomy and the heads.
     pub fn with_policy(mut self, policy: ReviewPolicy) -> Classifier {
         self.policy = policy;
         self

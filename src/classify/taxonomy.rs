@@ -2,6 +2,8 @@
 //! sentences, the review threshold, and the zero-shot temperature. The default taxonomy for a
 //! public-service inbox ships in `taxonomy/default.toml` and is compiled in.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::ClassifyError;
@@ -38,6 +40,10 @@ pub struct Label {
     /// the encoder favours or neglects; 0 unless measured.
     #[serde(default)]
     pub bias: f32,
+    /// The probability a decision for this label needs, instead of the axis threshold (e.g.
+    /// higher for `legitimate`, so that junk the model is unsure of reaches a person first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_threshold: Option<f32>,
 }
 
 /// One axis.
@@ -146,6 +152,14 @@ impl Taxonomy {
                 {
                     return bad(format!("axis {}: label {} twice", a.name, l.name));
                 }
+                if l.review_threshold
+                    .is_some_and(|t| !(0.0..=1.0).contains(&t))
+                {
+                    return bad(format!(
+                        "axis {}: label {}: review_threshold must be in [0, 1]",
+                        a.name, l.name
+                    ));
+                }
             }
         }
         Ok(())
@@ -156,6 +170,14 @@ impl Axis {
     /// Label names in order.
     pub fn label_names(&self) -> Vec<String> {
         self.labels.iter().map(|l| l.name.clone()).collect()
+    }
+
+    /// The labels with their own review threshold.
+    pub fn label_thresholds(&self) -> BTreeMap<String, f32> {
+        self.labels
+            .iter()
+            .filter_map(|l| l.review_threshold.map(|t| (l.name.clone(), t)))
+            .collect()
     }
 
     /// The label a data label (name or alias) stands for.

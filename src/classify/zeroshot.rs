@@ -3,6 +3,8 @@
 //! `k` nearest examples), plus the label's bias, turned into probabilities by a softmax with the
 //! axis temperature.
 
+use std::collections::BTreeMap;
+
 use super::review::ReviewPolicy;
 use super::taxonomy::{Scoring, Taxonomy};
 use super::{AxisResult, ClassifyError, Document, Embed, Method};
@@ -18,6 +20,7 @@ struct AxisProtos {
     prototypes: Vec<Vec<f32>>,
     temperature: f32,
     threshold: f32,
+    label_thresholds: BTreeMap<String, f32>,
     scoring: Scoring,
     top_k: usize,
 }
@@ -66,6 +69,7 @@ impl ZeroShot {
                 prototypes,
                 temperature: a.temperature,
                 threshold: a.review_threshold,
+                label_thresholds: a.label_thresholds(),
                 scoring: a.scoring,
                 top_k: a.top_k.max(1),
             });
@@ -141,7 +145,7 @@ impl ZeroShot {
             p,
             Method::ZeroShot,
             self.taxonomy.id(),
-            &policy.with_threshold(a.threshold),
+            &policy.for_axis(a.threshold, &a.label_thresholds),
             doc,
         ))
     }

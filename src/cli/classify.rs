@@ -35,8 +35,12 @@ pub struct ClassifyArgs {
     #[arg(long)]
     no_zero_shot: bool,
     /// Send a decision to review when more than this share of the text was cut to fit.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = super::probability)]
     max_truncated: f32,
+    /// Send a decision to review when its top probability is below this, on every axis and
+    /// label (instead of the thresholds of the taxonomy and the heads).
+    #[arg(long, value_parser = super::probability)]
+    review_threshold: Option<f32>,
     /// Messages embedded per encoder call.
     #[arg(long, default_value_t = 16)]
     batch: usize,
@@ -79,6 +83,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<Outcome> {
     let classifier = Classifier::new(zero_shot, heads.into_iter().map(|(_, h)| h).collect())
         .with_policy(ReviewPolicy {
             max_truncated: args.max_truncated,
+            override_threshold: args.review_threshold,
             ..ReviewPolicy::default()
         });
 

@@ -189,3 +189,13 @@ pub fn init_tracing(json: bool) {
         builder.init();
     }
 }
+
+/// Parse a probability flag: a number in [0, 1].
+pub fn probability(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not in [0, 1]"))
+    }
+}

@@ -11,10 +11,10 @@ use clap::Args;
 use mailroom::classify::calibrate::fit_temperature;
 use mailroom::classify::features::FeatureSpec;
 use mailroom::classify::logreg::softmax;
-use mailroom::classify::metrics::{argmax, evaluate};
+use mailroom::classify::metrics::{argmax, evaluate, review_outcome};
 use mailroom::classify::plot::{coverage_svg, reliability_svg};
 use mailroom::classify::train::{cross_validate, stratified_folds};
-use mailroom::classify::{Embed, Head, Probabilities, ZeroShot};
+use mailroom::classify::{Embed, Head, Probabilities, ReviewPolicy, ZeroShot};
 use serde_json::json;
 
 use super::train::{load, DataArgs, FitArgs};
@@ -99,6 +99,10 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
     let loaded = load(&data, &spec, &args.models, spec.embedding)?;
     let set = &loaded.set;
     let mut extra = serde_json::Map::new();
+    let flags = data.label_threshold_flags(&set.labels)?;
+    // The review rule to report: the head's or the taxonomy's; for cross-validation, what
+    // `train` would record (the target-precision threshold is filled in below).
+    let mut rule: Option<(f32, std::collections::BTreeMap<String, f32>)> = None;
     let probs: Vec<Vec<f32>> = if let Some(h) = &args.head {
         let head = Head::load(h)?;
         if head.meta.axis != data.axis {
@@ -119,6 +123,12 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
                 set.labels
             );
         }
+        rule = Some((
+            head.meta.review_threshold,
+            flags
+                .clone()
+                .unwrap_or_else(|| head.meta.label_review_thresholds.clone()),
+        ));
         (0..set.len())
             .map(|i| {
                 let e = set.embeddings.get(i).map(Vec::as_slice);
@@ -147,6 +157,10 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
                     .collect())
             })
             .collect::<Result<_, mailroom::classify::ClassifyError>>()?;
+        rule = Some((
+            axis.review_threshold,
+            flags.clone().unwrap_or_else(|| axis.label_thresholds()),
+        ));
         let best = fit_temperature(&scores, &set.y);
         extra.insert("taxonomy".into(), json!(loaded.taxonomy.id()));
         extra.insert("temperature".into(), json!(axis.temperature));
@@ -179,13 +193,30 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
         .negative_label
         .clone()
         .or_else(|| set.labels.iter().find(|l| *l == "legitimate").cloned());
-    let report = evaluate(
+    let mut report = evaluate(
         &set.labels,
         &set.y,
         &probs,
         args.target_precision,
         negative.as_deref(),
     );
+    let (threshold, labels) = match rule {
+        Some(r) => r,
+        None => (
+            report
+                .threshold_for_target
+                .as_ref()
+                .map_or(0.5, |p| p.threshold as f32),
+            data.label_thresholds(&loaded.taxonomy, &set.labels)?,
+        ),
+    };
+    report.review = Some(review_outcome(
+        &set.labels,
+        &set.y,
+        &probs,
+        &ReviewPolicy::default().for_axis(threshold, &labels),
+        negative.as_deref(),
+    ));
     let secs = start.elapsed().as_secs_f64();
     if let Some(dir) = &args.plot {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

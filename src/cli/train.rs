@@ -2,6 +2,7 @@
 //! mail, calibrate it on held-back folds, record its cross-validated metrics, and write the head
 //! file. Also home of the data and feature flags `eval` shares.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -13,9 +14,10 @@ use mailroom::classify::features::FeatureSpec;
 use mailroom::classify::head::{EncoderRef, Head, TrainingMetrics};
 use mailroom::classify::input::build_set;
 use mailroom::classify::logreg::{ClassWeight, TrainOptions};
-use mailroom::classify::metrics::evaluate;
+use mailroom::classify::metrics::{evaluate, review_outcome};
+use mailroom::classify::review::parse_label_thresholds;
 use mailroom::classify::train::{cross_validate, fit, TrainConfig, TrainSet};
-use mailroom::classify::{Embed, Taxonomy};
+use mailroom::classify::{Embed, ReviewPolicy, Taxonomy};
 use mailroom::models::Encoder;
 
 use super::{ModelArgs, Outcome};
@@ -44,6 +46,48 @@ pub struct DataArgs {
     /// Cache encoder embeddings here, keyed by encoder hash and text hash.
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+    /// The probability a decision for LABEL needs before it is taken without review, instead of
+    /// the axis threshold (repeatable). Default: the taxonomy's for this axis (the default
+    /// taxonomy asks 0.8 of `legitimate` on the junk axis); `eval --head` defaults to the head's.
+    #[arg(long = "label-threshold", value_name = "LABEL=P")]
+    pub label_thresholds: Vec<String>,
+}
+
+impl DataArgs {
+    /// The label review thresholds the flags name (None when none is given); each must be one
+    /// of `labels`.
+    pub fn label_threshold_flags(
+        &self,
+        labels: &[String],
+    ) -> anyhow::Result<Option<BTreeMap<String, f32>>> {
+        if self.label_thresholds.is_empty() {
+            return Ok(None);
+        }
+        let m = parse_label_thresholds(&self.label_thresholds)
+            .map_err(|e| anyhow::anyhow!("--label-threshold {e}"))?;
+        if let Some(l) = m.keys().find(|l| !labels.contains(l)) {
+            bail!(
+                "--label-threshold {l}: not a label of axis {} ({labels:?})",
+                self.axis
+            );
+        }
+        Ok(Some(m))
+    }
+
+    /// The label review thresholds for a new head: the flags', else the taxonomy's for the axis.
+    pub fn label_thresholds(
+        &self,
+        taxonomy: &Taxonomy,
+        labels: &[String],
+    ) -> anyhow::Result<BTreeMap<String, f32>> {
+        Ok(match self.label_threshold_flags(labels)? {
+            Some(m) => m,
+            None => taxonomy
+                .axis(&self.axis)
+                .map(|a| a.label_thresholds())
+                .unwrap_or_default(),
+        })
+    }
 }
 
 /// Feature and fitting flags.
@@ -327,6 +371,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
         config.features.embedding,
     )?;
     let set = &loaded.set;
+    let label_thresholds = args.data.label_thresholds(&loaded.taxonomy, &set.labels)?;
     let counts = set.counts();
     eprintln!(
         "{} messages ({} unreadable); {}",
@@ -351,6 +396,18 @@ pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
                 args.target_precision,
                 p.threshold,
                 100.0 * p.coverage
+            );
+        }
+        if !label_thresholds.is_empty() {
+            let policy = ReviewPolicy::default().for_axis(
+                args.review_threshold.or(cv_threshold).unwrap_or(0.5),
+                &label_thresholds,
+            );
+            let o = review_outcome(&set.labels, &set.y, &probs, &policy, None);
+            eprintln!(
+                "with label thresholds {label_thresholds:?}: {:.1} % to review, accuracy {:.3} on the rest",
+                100.0 * o.reviewed,
+                o.decided_accuracy
             );
         }
         eprintln!(
@@ -393,6 +450,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
         config.seed,
     );
     head.meta.review_threshold = args.review_threshold.or(cv_threshold).unwrap_or(0.5);
+    head.meta.label_review_thresholds = label_thresholds;
     head.meta.metrics = metrics;
     head.save(&args.out)?;
     eprintln!(

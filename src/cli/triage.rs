@@ -10,6 +10,8 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mailroom::classify::{Head, ReviewPolicy};
+
+use super::probability;
 use mailroom::email::{self, Limits, SourceOptions};
 use mailroom::pipeline::{resume, Engine, EngineConfig, Output, Record, SummaryMode};
 use mailroom::summarize::{Style, SummaryOptions};
@@ -85,8 +87,9 @@ pub struct TriageArgs {
     /// Only the heads' axes: no zero-shot.
     #[arg(long)]
     no_zero_shot: bool,
-    /// Send a decision to review when its top probability is below this.
-    #[arg(long)]
+    /// Send a decision to review when its top probability is below this, on every axis and
+    /// label (instead of the thresholds of the taxonomy and the heads).
+    #[arg(long, value_parser = probability)]
     review_threshold: Option<f32>,
     /// Mask email addresses, phone numbers, NI numbers, postcodes, bank details and card numbers
     /// in the record's text fields.
@@ -146,10 +149,10 @@ pub fn run(args: TriageArgs) -> anyhow::Result<Outcome> {
         SummaryMode::Abstractive => cores.saturating_sub(1).max(1),
         _ => cores,
     });
-    let mut review = ReviewPolicy::default();
-    if let Some(t) = args.review_threshold {
-        review.threshold = t;
-    }
+    let review = ReviewPolicy {
+        override_threshold: args.review_threshold,
+        ..ReviewPolicy::default()
+    };
     let limits = Limits {
         max_size: args.max_size,
         ..Limits::default()
