@@ -237,7 +237,11 @@ fn a_label_threshold_travels_from_train_to_classify_and_the_operator_can_overrid
     let t = review["label_thresholds"]["payment"].as_f64().unwrap();
     assert!((t - 0.99).abs() < 1e-6, "{review}");
     assert_eq!(review["reviewed"].as_f64().unwrap(), 0.5, "{review}");
-    assert_eq!(review["decided_accuracy"].as_f64().unwrap(), 1.0, "{review}");
+    assert_eq!(
+        review["decided_accuracy"].as_f64().unwrap(),
+        1.0,
+        "{review}"
+    );
 
     let mail = tmp.path().join("mail");
     std::fs::create_dir(&mail).unwrap();

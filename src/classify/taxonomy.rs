@@ -230,5 +230,23 @@ mod tests {
         "#;
         assert!(Taxonomy::from_toml(one_label).is_err());
         assert!(Taxonomy::from_toml("name = 1").is_err());
+        let bad_label_threshold = one_label.replace(
+            "description = \"d\"",
+            "description = \"d\"\nreview_threshold = 1.5\n[[axis.label]]\nname = \"other\"\ndescription = \"e\"",
+        );
+        let e = Taxonomy::from_toml(&bad_label_threshold).unwrap_err();
+        assert!(
+            e.to_string().contains("label only: review_threshold"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn legitimate_junk_needs_more_than_the_axis_threshold() {
+        let t = Taxonomy::default_taxonomy();
+        let junk = t.axis("junk").unwrap();
+        let labels = junk.label_thresholds();
+        assert!(labels["legitimate"] > junk.review_threshold, "{labels:?}");
+        assert!(!labels.contains_key("spam"));
     }
 }
