@@ -13,7 +13,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
 
-use mailroom::classify::Head;
+use mailroom::classify::{Head, ReviewPolicy};
 use mailroom::http::{self, AppState, EngineBackend, HttpConfig};
 use mailroom::pipeline::{Engine, EngineConfig, SummaryMode};
 
@@ -81,6 +81,10 @@ pub struct ServeArgs {
     /// A trained head (repeatable): it decides its axis instead of zero-shot, or adds an axis.
     #[arg(long = "head", value_name = "HEAD")]
     heads: Vec<PathBuf>,
+    /// Send a decision to review when its top probability is below this, on every axis and
+    /// label (instead of the thresholds of the taxonomy and the heads).
+    #[arg(long, env = "MAILROOM_REVIEW_THRESHOLD", value_parser = super::probability)]
+    review_threshold: Option<f32>,
 }
 
 /// The TOML file: the same settings, each optional.
@@ -100,6 +104,7 @@ struct FileConfig {
     taxonomy: Option<PathBuf>,
     #[serde(default)]
     heads: Vec<PathBuf>,
+    review_threshold: Option<f32>,
 }
 
 /// Settings after flags, environment, file and defaults are merged.
@@ -110,6 +115,7 @@ struct Settings {
     summary: ServeSummary,
     taxonomy: Option<PathBuf>,
     heads: Vec<PathBuf>,
+    review_threshold: Option<f32>,
 }
 
 fn read_token(path: &Path) -> anyhow::Result<String> {
@@ -193,6 +199,10 @@ impl ServeArgs {
                 http.generator_queue
             );
         }
+        let review_threshold = self.review_threshold.or(file.review_threshold);
+        if review_threshold.is_some_and(|t| !(0.0..=1.0).contains(&t)) {
+            bail!("review_threshold must be in [0, 1]");
+        }
         let addr = SocketAddr::new(
             self.bind.or(file.bind).unwrap_or(DEFAULT_BIND),
             self.port.or(file.port).unwrap_or(DEFAULT_PORT),
@@ -210,6 +220,7 @@ impl ServeArgs {
             } else {
                 self.heads.clone()
             },
+            review_threshold,
         })
     }
 }
@@ -240,6 +251,10 @@ fn load_backend(models: &ModelArgs, s: &Settings) -> anyhow::Result<EngineBacken
             summary,
             jobs: 1,
             batch: s.http.batch,
+            review: ReviewPolicy {
+                override_threshold: s.review_threshold,
+                ..ReviewPolicy::default()
+            },
             ..EngineConfig::default()
         };
         let taxonomy = Some(super::train::taxonomy(s.taxonomy.as_ref())?);

@@ -347,6 +347,7 @@ fn serve_reads_a_toml_file_and_refuses_bad_settings() {
     for (file, flags) in [
         ("colour = \"red\"\n", vec![]),
         ("max_messages = 20\n", vec![]),
+        ("review_threshold = 1.5\n", vec![]),
         ("port = 0\n", vec!["--encoder-queue", "0"]),
     ] {
         std::fs::write(&config, file).unwrap();
