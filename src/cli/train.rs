@@ -117,9 +117,10 @@ pub struct FitArgs {
     /// Minimum messages a term must appear in.
     #[arg(long, default_value_t = 2)]
     pub min_df: u32,
-    /// Weight of the embedding group relative to each TF-IDF group.
-    #[arg(long, default_value_t = 1.0)]
-    pub embedding_weight: f32,
+    /// Weight of the embedding group relative to each TF-IDF group, or several comma-separated
+    /// to choose from by inner cross-validation (macro-F1, with every --l2 value). `auto`: 1,2.
+    #[arg(long, default_value = "auto")]
+    pub embedding_weight: String,
     /// Weight of the structure group.
     #[arg(long, default_value_t = 1.0)]
     pub structure_weight: f32,
@@ -150,7 +151,17 @@ impl FitArgs {
             FeatureSpec::from_groups(self.groups(axis)).map_err(anyhow::Error::msg)?;
         features.hash_bits = self.hash_bits;
         features.min_df = self.min_df;
-        features.embedding_weight = self.embedding_weight;
+        let weights = match self.embedding_weight.trim() {
+            "auto" => "1,2",
+            list => list,
+        };
+        let embedding_weight_grid = grid(
+            weights,
+            "--embedding-weight",
+            "a positive number",
+            |x: &f32| x.is_finite() && *x > 0.0,
+        )?;
+        features.embedding_weight = embedding_weight_grid[0];
         features.structure_weight = self.structure_weight;
         features.char_weight = self.char_weight;
         let class_weight = match self.class_weight.as_str() {
@@ -177,6 +188,11 @@ impl FitArgs {
                 l2: l2_grid[0],
                 class_weight,
                 ..TrainOptions::default()
+            },
+            embedding_weight_grid: if embedding_weight_grid.len() > 1 {
+                embedding_weight_grid
+            } else {
+                Vec::new()
             },
             calibration_folds: self.calibration_folds,
             seed: self.seed,
@@ -433,6 +449,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
     let all: Vec<usize> = (0..set.len()).collect();
     let fitted = fit(set, &all, &config);
     let chosen_l2 = fitted.l2;
+    if config.l2_grid.len() > 1 || config.embedding_weight_grid.len() > 1 {
+        eprintln!(
+            "inner cross-validation chose L2 {chosen_l2:e}, embedding weight {}",
+            fitted.featurizer.spec.embedding_weight
+        );
+    }
     let encoder = loaded.encoder.as_ref().map(|e| EncoderRef {
         id: e.model_id().to_string(),
         sha256: e.sha256().to_string(),
