@@ -270,6 +270,68 @@ fn a_label_threshold_travels_from_train_to_classify_and_the_operator_can_overrid
     assert_eq!(c["needs_review"], false, "{c}");
     let out = mailroom(&["classify", "--review-threshold", "1.5", "x.eml"]);
     assert!(!out.status.success());
+
+    // A junk head asks more of "legitimate" by default; `none` takes that away.
+    let junk = tmp.path().join("junk.jsonl");
+    let mut lines = String::new();
+    for i in 0..12 {
+        let (label, body) = if i % 2 == 0 {
+            (
+                "legitimate",
+                "Can we move the meeting about the budget to Friday?",
+            )
+        } else {
+            ("spam", "Cheap watches, click now to claim your free prize!")
+        };
+        lines.push_str(
+            &serde_json::json!({"label": label, "subject": format!("m{i}"), "body": body})
+                .to_string(),
+        );
+        lines.push('\n');
+    }
+    std::fs::write(&junk, lines).unwrap();
+    let junk_head = tmp.path().join("junk.safetensors");
+    for (flags, expected) in [
+        (vec![], Some(0.8)),
+        (vec!["--label-threshold", "none"], None),
+    ] {
+        let mut a = vec![
+            "train",
+            "--axis",
+            "junk",
+            "--data",
+            junk.to_str().unwrap(),
+            "--out",
+            junk_head.to_str().unwrap(),
+            "--features",
+            "words",
+            "--min-df",
+            "1",
+            "--folds",
+            "2",
+        ];
+        a.extend(flags);
+        let out = mailroom(&a);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = mailroom(&[
+            "eval",
+            "--axis",
+            "junk",
+            "--data",
+            junk.to_str().unwrap(),
+            "--head",
+            junk_head.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(out.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let t = v["report"]["review"]["label_thresholds"]["legitimate"].as_f64();
+        assert_eq!(t.map(|t| (t * 100.0).round() / 100.0), expected, "{v}");
+    }
 }
 
 #[test]

@@ -242,11 +242,28 @@ mod tests {
     }
 
     #[test]
-    fn legitimate_junk_needs_more_than_the_axis_threshold() {
-        let t = Taxonomy::default_taxonomy();
-        let junk = t.axis("junk").unwrap();
-        let labels = junk.label_thresholds();
-        assert!(labels["legitimate"] > junk.review_threshold, "{labels:?}");
-        assert!(!labels.contains_key("spam"));
+    fn a_label_may_carry_its_own_threshold() {
+        let src = r#"
+            name = "x"
+            version = "1"
+            [[axis]]
+            name = "junk"
+            review_threshold = 0.5
+            temperature = 0.05
+            [[axis.label]]
+            name = "legitimate"
+            description = "d"
+            review_threshold = 0.8
+            [[axis.label]]
+            name = "spam"
+            description = "e"
+        "#;
+        let t = Taxonomy::from_toml(src).unwrap();
+        let labels = t.axis("junk").unwrap().label_thresholds();
+        assert_eq!(labels.len(), 1);
+        assert_eq!(labels["legitimate"], 0.8);
+        assert!(Taxonomy::default_taxonomy().axes[0]
+            .label_thresholds()
+            .is_empty());
     }
 }

@@ -207,7 +207,7 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
                 .threshold_for_target
                 .as_ref()
                 .map_or(0.5, |p| p.threshold as f32),
-            data.label_thresholds(&loaded.taxonomy, &set.labels)?,
+            data.label_thresholds(&set.labels)?,
         ),
     };
     report.review = Some(review_outcome(

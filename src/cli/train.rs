@@ -47,21 +47,29 @@ pub struct DataArgs {
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
     /// The probability a decision for LABEL needs before it is taken without review, instead of
-    /// the axis threshold (repeatable). Default: the taxonomy's for this axis (the default
-    /// taxonomy asks 0.8 of `legitimate` on the junk axis); `eval --head` defaults to the head's.
+    /// the axis threshold (repeatable; `none` for no label threshold). Default for a new head:
+    /// `legitimate=0.8` on the junk axis (a wrong "legitimate" lets junk reach staff unseen;
+    /// measured in the README), none elsewhere. `eval --head` / `--zero-shot` default to the
+    /// head's / the taxonomy's.
     #[arg(long = "label-threshold", value_name = "LABEL=P")]
     pub label_thresholds: Vec<String>,
 }
 
+/// The label threshold a junk head gets by default (see [`DataArgs::label_thresholds`]).
+pub const JUNK_LEGITIMATE_THRESHOLD: f32 = 0.8;
+
 impl DataArgs {
-    /// The label review thresholds the flags name (None when none is given); each must be one
-    /// of `labels`.
+    /// The label review thresholds the flags name (None when none is given, empty for
+    /// `none`); each must be one of `labels`.
     pub fn label_threshold_flags(
         &self,
         labels: &[String],
     ) -> anyhow::Result<Option<BTreeMap<String, f32>>> {
         if self.label_thresholds.is_empty() {
             return Ok(None);
+        }
+        if self.label_thresholds.iter().any(|f| f == "none") {
+            return Ok(Some(BTreeMap::new()));
         }
         let m = parse_label_thresholds(&self.label_thresholds)
             .map_err(|e| anyhow::anyhow!("--label-threshold {e}"))?;
@@ -74,18 +82,15 @@ impl DataArgs {
         Ok(Some(m))
     }
 
-    /// The label review thresholds for a new head: the flags', else the taxonomy's for the axis.
-    pub fn label_thresholds(
-        &self,
-        taxonomy: &Taxonomy,
-        labels: &[String],
-    ) -> anyhow::Result<BTreeMap<String, f32>> {
+    /// The label review thresholds for a new head: the flags', else `legitimate` at
+    /// [`JUNK_LEGITIMATE_THRESHOLD`] on the junk axis, else none.
+    pub fn label_thresholds(&self, labels: &[String]) -> anyhow::Result<BTreeMap<String, f32>> {
         Ok(match self.label_threshold_flags(labels)? {
             Some(m) => m,
-            None => taxonomy
-                .axis(&self.axis)
-                .map(|a| a.label_thresholds())
-                .unwrap_or_default(),
+            None if self.axis == "junk" && labels.iter().any(|l| l == "legitimate") => {
+                BTreeMap::from([("legitimate".to_string(), JUNK_LEGITIMATE_THRESHOLD)])
+            }
+            None => BTreeMap::new(),
         })
     }
 }
@@ -387,7 +392,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
         config.features.embedding,
     )?;
     let set = &loaded.set;
-    let label_thresholds = args.data.label_thresholds(&loaded.taxonomy, &set.labels)?;
+    let label_thresholds = args.data.label_thresholds(&set.labels)?;
     let counts = set.counts();
     eprintln!(
         "{} messages ({} unreadable); {}",
