@@ -49,7 +49,117 @@ pub enum FactKind {
     /// A capitalised word that no source word shares a stem with: a name of a person, place,
     /// organisation, month or day, or a Title Case word the model brought in.
     Name,
+    /// A content word of a summary most of whose content words the source does not have (see
+    /// [`TOPIC_MIN_WORDS`]): the summary is about something else.
+    Topic,
 }
+
+/// A summary is checked for its topic when it has at least this many content words (words of
+/// four letters or more, not generic: "sender", "asks", "about").
+pub const TOPIC_MIN_WORDS: usize = 3;
+/// ... and flagged when more than this share of them share no stem with a source word.
+pub const TOPIC_MAX_UNSUPPORTED: f64 = 0.5;
+
+/// Words a summary uses to frame what the mail says, whatever the mail: not content.
+const FRAMING: &[&str] = &[
+    "sender",
+    "senders",
+    "writer",
+    "email",
+    "emails",
+    "mail",
+    "message",
+    "messages",
+    "note",
+    "wants",
+    "want",
+    "wanted",
+    "asks",
+    "asked",
+    "asking",
+    "know",
+    "would",
+    "like",
+    "likes",
+    "requests",
+    "request",
+    "requested",
+    "requesting",
+    "information",
+    "details",
+    "regarding",
+    "about",
+    "whether",
+    "what",
+    "when",
+    "which",
+    "where",
+    "with",
+    "from",
+    "have",
+    "has",
+    "been",
+    "will",
+    "they",
+    "them",
+    "their",
+    "this",
+    "that",
+    "there",
+    "these",
+    "those",
+    "some",
+    "more",
+    "into",
+    "after",
+    "before",
+    "also",
+    "only",
+    "just",
+    "very",
+    "being",
+    "does",
+    "doing",
+    "done",
+    "make",
+    "made",
+    "making",
+    "provide",
+    "provides",
+    "provided",
+    "informs",
+    "informing",
+    "mentions",
+    "mentioned",
+    "discusses",
+    "discussing",
+    "discussion",
+    "explains",
+    "says",
+    "said",
+    "tells",
+    "told",
+    "writes",
+    "wrote",
+    "letter",
+    "recipient",
+    "receiver",
+    "someone",
+    "something",
+    "person",
+    "people",
+    "need",
+    "needs",
+    "needed",
+    "help",
+    "could",
+    "should",
+    "might",
+    "must",
+    "shall",
+    "your",
+    "yours",
+];
 
 /// One fact of the summary that the source does not support.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -513,6 +623,13 @@ impl SourceFacts {
         }
     }
 
+    /// Whether a source word shares the first five letters of `w` ("monthly" and "month",
+    /// "arrangement" and "arranged"): looser than a stem, for the topic check only.
+    fn has_prefix_of(&self, w: &str) -> bool {
+        let prefix: String = w.chars().take(5).collect();
+        prefix.chars().count() == 5 && self.words.iter().any(|s| s.starts_with(&prefix))
+    }
+
     fn has_word(&self, w: &str) -> bool {
         let w = w.to_lowercase();
         let w = w.trim_matches(|c| c == '\'' || c == '’' || c == '-');
@@ -647,7 +764,46 @@ pub fn check_with(summary: &str, source: &SourceFacts) -> Faithfulness {
             flag(&mut out, FactKind::Name, w);
         }
     }
+    for w in off_topic(summary, source) {
+        flag(&mut out, FactKind::Topic, &w);
+    }
     out
+}
+
+/// The content words of `summary` the source lacks, when there are enough content words and
+/// more than [`TOPIC_MAX_UNSUPPORTED`] of them are missing (else none): a summary of a German
+/// request about bulky waste that speaks of "making a glass of wine" names no number or name,
+/// yet has nothing to do with its source.
+fn off_topic(summary: &str, source: &SourceFacts) -> Vec<String> {
+    let mut content = Vec::new();
+    for w in summary.split(|c: char| !(c.is_alphabetic() || c == '\'' || c == '’')) {
+        let w = w
+            .trim_matches(|c| c == '\'' || c == '’')
+            .trim_end_matches("'s")
+            .trim_end_matches("’s")
+            .to_lowercase();
+        if w.chars().count() < 4
+            || COMMON.contains(&w.as_str())
+            || FRAMING.contains(&w.as_str())
+            || content.contains(&w)
+        {
+            continue;
+        }
+        content.push(w);
+    }
+    if content.len() < TOPIC_MIN_WORDS {
+        return Vec::new();
+    }
+    let n = content.len();
+    let missing: Vec<String> = content
+        .into_iter()
+        .filter(|w| !source.has_word(w) && !source.has_prefix_of(w))
+        .collect();
+    if missing.len() as f64 > TOPIC_MAX_UNSUPPORTED * n as f64 {
+        missing
+    } else {
+        Vec::new()
+    }
 }
 
 /// Is a word preceded by `before` the first of its sentence?
@@ -806,5 +962,34 @@ mod tests {
         assert!(f.passed(), "{:?}", f.unsupported);
         let f = check("Refund to NL91 ABNA 0417 1643 00.", src);
         assert!(!f.passed());
+    }
+
+    #[test]
+    fn a_summary_about_something_else_is_flagged_by_its_topic() {
+        let src = "Betreff: Sperrmüll\nGuten Tag, ich möchte einen Termin für die Abholung von \
+                   Sperrmüll vereinbaren: ein altes Sofa und zwei Schränke.";
+        let f = check(
+            "The sender wants to know about the process of making a glass of wine.",
+            src,
+        );
+        let topic: Vec<&str> = f
+            .unsupported
+            .iter()
+            .filter(|u| u.kind == FactKind::Topic)
+            .map(|u| u.text.as_str())
+            .collect();
+        assert_eq!(topic, ["process", "glass", "wine"]);
+        // Paraphrase within the topic passes: most content words are the source's own.
+        let f = check(
+            "Daniel received a reminder about council tax arrears and offers monthly payments.",
+            SRC,
+        );
+        assert!(
+            f.unsupported.iter().all(|u| u.kind != FactKind::Topic),
+            "{:?}",
+            f.unsupported
+        );
+        // Too few content words to judge.
+        assert!(check("The sender says thanks.", src).passed());
     }
 }
