@@ -3,7 +3,8 @@
 //! Checked items, in the summary: email addresses, URLs, amounts (a currency sign or code next to
 //! a number), times, dates written with digits, reference numbers (tokens mixing letters and
 //! digits, or digits joined by `/` or `-`), other numbers, and capitalised words that are not
-//! common sentence starters (names of people, places, organisations, months and days).
+//! common sentence starters (names of people, places, organisations, months and days). Then the
+//! topic: a summary most of whose content words the source lacks is about something else.
 //!
 //! Normalisation, decided here and tested below:
 //! - case is ignored everywhere ("Smith" = "smith");
