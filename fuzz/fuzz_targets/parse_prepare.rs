@@ -3,9 +3,10 @@
 //! ```text
 //! cargo +nightly fuzz run -O parse_prepare -- -max_len=262144 -timeout=5
 //! ```
-//! `-O` builds without debug assertions, as users run it: mail-parser 0.11 has a
-//! `debug_assert!` ("Invalid part ID, could not find multipart") that malformed multipart mail
-//! trips within seconds; in a release build that message parses.
+//! `-O` builds the release profile of `fuzz/Cargo.toml`: optimised, with debug assertions and
+//! overflow checks in every crate but mail-parser, whose `debug_assert!` ("Invalid part ID,
+//! could not find multipart") malformed multipart mail trips within seconds (in a release build
+//! that message parses). Without `-O`, cargo-fuzz turns debug assertions on everywhere.
 //! Seed the corpus with real mail first, for example every message of
 //! `../shared/data/mime-tests` copied into `fuzz/corpus/parse_prepare/` (git-ignored). Commit
 //! any crasher as a regression fixture under `tests/fixtures/eml/malformed/`.
