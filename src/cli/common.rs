@@ -192,7 +192,11 @@ pub fn init_tracing(json: bool) {
 
 /// Parse a probability flag: a number in [0, 1].
 pub fn probability(s: &str) -> Result<f32, String> {
-    let v: f32 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    in_unit_interval(s.parse().map_err(|_| format!("{s:?} is not a number"))?)
+}
+
+/// A probability from a settings file: `v` when it lies in [0, 1].
+pub fn in_unit_interval(v: f32) -> Result<f32, String> {
     if (0.0..=1.0).contains(&v) {
         Ok(v)
     } else {

@@ -20,7 +20,7 @@ mod summarize;
 mod train;
 mod triage;
 
-pub use common::{existing_inputs, init_tracing, probability, ModelArgs};
+pub use common::{existing_inputs, in_unit_interval, init_tracing, probability, ModelArgs};
 
 /// mailroom: classify and summarise email on your own machine.
 #[derive(Debug, Parser)]

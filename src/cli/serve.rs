@@ -199,10 +199,12 @@ impl ServeArgs {
                 http.generator_queue
             );
         }
-        let review_threshold = self.review_threshold.or(file.review_threshold);
-        if review_threshold.is_some_and(|t| !(0.0..=1.0).contains(&t)) {
-            bail!("review_threshold must be in [0, 1]");
-        }
+        let review_threshold = self
+            .review_threshold
+            .or(file.review_threshold)
+            .map(super::in_unit_interval)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("review_threshold: {e}"))?;
         let addr = SocketAddr::new(
             self.bind.or(file.bind).unwrap_or(DEFAULT_BIND),
             self.port.or(file.port).unwrap_or(DEFAULT_PORT),

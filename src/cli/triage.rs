@@ -10,8 +10,6 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mailroom::classify::{Head, ReviewPolicy};
-
-use super::probability;
 use mailroom::email::{self, Limits, SourceOptions};
 use mailroom::pipeline::{resume, Engine, EngineConfig, Output, Record, SummaryMode};
 use mailroom::summarize::{Style, SummaryOptions};
@@ -89,7 +87,7 @@ pub struct TriageArgs {
     no_zero_shot: bool,
     /// Send a decision to review when its top probability is below this, on every axis and
     /// label (instead of the thresholds of the taxonomy and the heads).
-    #[arg(long, value_parser = probability)]
+    #[arg(long, value_parser = super::probability)]
     review_threshold: Option<f32>,
     /// Mask email addresses, phone numbers, NI numbers, postcodes, bank details and card numbers
     /// in the record's text fields.
