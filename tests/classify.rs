@@ -10,7 +10,7 @@ use mailroom::classify::metrics::evaluate;
 use mailroom::classify::train::{cross_validate, TrainConfig};
 use mailroom::classify::{dataset, Classifier, Document, Embed, Taxonomy, ZeroShot};
 
-use crate::util::{encoder, mailroom, shared_data};
+use crate::util::{encoder, mailroom, mailroom_ok, shared_data};
 
 const PAY: &[&str] = &[
     "I was charged twice for my parking permit and would like a refund",
@@ -65,7 +65,7 @@ fn train_eval_classify_with_a_head() {
     let head = tmp.path().join("topic.safetensors");
     let data_s = data.to_str().unwrap();
     let head_s = head.to_str().unwrap();
-    let out = mailroom(&[
+    mailroom_ok(&[
         "train",
         "--axis",
         "topic",
@@ -80,21 +80,11 @@ fn train_eval_classify_with_a_head() {
         "--min-df",
         "1",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(head.is_file());
 
-    let out = mailroom(&[
+    let out = mailroom_ok(&[
         "eval", "--axis", "topic", "--data", data_s, "--head", head_s, "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["report"]["accuracy"].as_f64().unwrap() > 0.9, "{v}");
     assert_eq!(
@@ -103,7 +93,7 @@ fn train_eval_classify_with_a_head() {
     );
 
     let plots = tmp.path().join("plots");
-    let out = mailroom(&[
+    let out = mailroom_ok(&[
         "eval",
         "--axis",
         "topic",
@@ -124,11 +114,6 @@ fn train_eval_classify_with_a_head() {
         "--plot",
         plots.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("macro-F1"), "{table}");
     assert!(
@@ -151,18 +136,13 @@ fn train_eval_classify_with_a_head() {
         "Appointment",
         "Can I move my appointment to Friday morning?",
     );
-    let out = mailroom(&[
+    let out = mailroom_ok(&[
         "classify",
         "--no-zero-shot",
         "--head",
         head_s,
         mail.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -228,10 +208,9 @@ fn a_label_threshold_travels_from_train_to_classify_and_the_operator_can_overrid
 
     // eval reports what the head's rule does: payment decisions (half the mail) go to review,
     // meeting decisions (axis threshold 0.01) do not.
-    let out = mailroom(&[
+    let out = mailroom_ok(&[
         "eval", "--axis", "topic", "--data", data_s, "--head", head_s, "--json",
     ]);
-    assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let review = &v["report"]["review"];
     let t = review["label_thresholds"]["payment"].as_f64().unwrap();
@@ -255,8 +234,7 @@ fn a_label_threshold_travels_from_train_to_classify_and_the_operator_can_overrid
         let mut a = vec!["classify", "--no-zero-shot", "--head", head_s];
         a.extend_from_slice(extra);
         a.push(mail.to_str().unwrap());
-        let out = mailroom(&a);
-        assert!(out.status.success());
+        let out = mailroom_ok(&a);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         v["classification"][0].clone()
     };
@@ -311,13 +289,8 @@ fn a_label_threshold_travels_from_train_to_classify_and_the_operator_can_overrid
             "2",
         ];
         a.extend(flags);
-        let out = mailroom(&a);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = mailroom(&[
+        mailroom_ok(&a);
+        let out = mailroom_ok(&[
             "eval",
             "--axis",
             "junk",
@@ -327,7 +300,6 @@ fn a_label_threshold_travels_from_train_to_classify_and_the_operator_can_overrid
             junk_head.to_str().unwrap(),
             "--json",
         ]);
-        assert!(out.status.success());
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let t = v["report"]["review"]["label_thresholds"]["legitimate"].as_f64();
         assert_eq!(t.map(|t| (t * 100.0).round() / 100.0), expected, "{v}");
@@ -387,12 +359,7 @@ fn unlabelled_mail_joins_with_a_named_label_and_predictions_name_each_message() 
         "--predictions",
         preds.to_str().unwrap(),
     ]);
-    let out = mailroom(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    mailroom_ok(&args);
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(&preds)
         .unwrap()
         .lines()

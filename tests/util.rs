@@ -72,6 +72,17 @@ pub fn mailroom(args: &[&str]) -> Output {
     mailroom_in(&root(), args, &[])
 }
 
+/// Run the built `mailroom` binary and insist that it succeeds (its stderr is the message).
+pub fn mailroom_ok(args: &[&str]) -> Output {
+    let out = mailroom(args);
+    assert!(
+        out.status.success(),
+        "mailroom {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// Run the built `mailroom` binary in `dir` with extra environment variables.
 pub fn mailroom_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mailroom"));
