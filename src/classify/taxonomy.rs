@@ -230,35 +230,35 @@ mod tests {
         "#;
         assert!(Taxonomy::from_toml(one_label).is_err());
         assert!(Taxonomy::from_toml("name = 1").is_err());
-        let bad_label_threshold = one_label.replace(
-            "description = \"d\"",
-            "description = \"d\"\nreview_threshold = 1.5\n[[axis.label]]\nname = \"other\"\ndescription = \"e\"",
-        );
+        let bad_label_threshold =
+            WITH_LABEL_THRESHOLD.replace("review_threshold = 0.8", "review_threshold = 1.5");
         let e = Taxonomy::from_toml(&bad_label_threshold).unwrap_err();
         assert!(
-            e.to_string().contains("label only: review_threshold"),
+            e.to_string().contains("label legitimate: review_threshold"),
             "{e}"
         );
     }
 
+    /// A two-label junk axis whose `legitimate` label has its own review threshold.
+    const WITH_LABEL_THRESHOLD: &str = r#"
+        name = "x"
+        version = "1"
+        [[axis]]
+        name = "junk"
+        review_threshold = 0.5
+        temperature = 0.05
+        [[axis.label]]
+        name = "legitimate"
+        description = "d"
+        review_threshold = 0.8
+        [[axis.label]]
+        name = "spam"
+        description = "e"
+    "#;
+
     #[test]
     fn a_label_may_carry_its_own_threshold() {
-        let src = r#"
-            name = "x"
-            version = "1"
-            [[axis]]
-            name = "junk"
-            review_threshold = 0.5
-            temperature = 0.05
-            [[axis.label]]
-            name = "legitimate"
-            description = "d"
-            review_threshold = 0.8
-            [[axis.label]]
-            name = "spam"
-            description = "e"
-        "#;
-        let t = Taxonomy::from_toml(src).unwrap();
+        let t = Taxonomy::from_toml(WITH_LABEL_THRESHOLD).unwrap();
         let labels = t.axis("junk").unwrap().label_thresholds();
         assert_eq!(labels.len(), 1);
         assert_eq!(labels["legitimate"], 0.8);
