@@ -27,6 +27,8 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use regex::Regex;
+
+use super::words;
 use serde::{Deserialize, Serialize};
 
 /// What kind of fact an unsupported item is.
@@ -62,56 +64,6 @@ pub const TOPIC_MIN_WORDS: usize = 3;
 /// prefix with a source word.
 pub const TOPIC_MAX_UNSUPPORTED: f64 = 0.5;
 
-/// Words a summary uses to frame what the mail says, whatever the mail: not content (besides
-/// [`COMMON`], which the topic check skips too).
-const FRAMING: &[&str] = &[
-    "senders",
-    "emails",
-    "messages",
-    "want",
-    "wanted",
-    "asked",
-    "know",
-    "like",
-    "likes",
-    "requested",
-    "details",
-    "whether",
-    "more",
-    "only",
-    "just",
-    "very",
-    "doing",
-    "done",
-    "make",
-    "made",
-    "making",
-    "provide",
-    "provides",
-    "provided",
-    "informs",
-    "informing",
-    "mentions",
-    "mentioned",
-    "discusses",
-    "discussing",
-    "discussion",
-    "said",
-    "tells",
-    "told",
-    "wrote",
-    "letter",
-    "receiver",
-    "someone",
-    "something",
-    "person",
-    "people",
-    "need",
-    "needed",
-    "help",
-    "shall",
-    "yours",
-];
 
 /// One fact of the summary that the source does not support.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,252 +120,7 @@ fn cap_word_re() -> &'static Regex {
     re(&R, r"\b\p{Lu}[\p{L}'’\-]*\p{L}|\b\p{Lu}\b")
 }
 
-const NUMBER_WORDS: [&str; 21] = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-];
-const ORDINAL_WORDS: [&str; 13] = [
-    "zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-    "tenth", "eleventh", "twelfth",
-];
-/// Month names, lower case, January first.
-pub(super) const MONTHS: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
 
-/// Capitalised words that begin sentences or are generic, never names: not checked.
-const COMMON: &[&str] = &[
-    "a",
-    "an",
-    "the",
-    "this",
-    "that",
-    "these",
-    "those",
-    "there",
-    "here",
-    "it",
-    "its",
-    "he",
-    "she",
-    "they",
-    "we",
-    "i",
-    "you",
-    "your",
-    "his",
-    "her",
-    "their",
-    "our",
-    "my",
-    "me",
-    "him",
-    "them",
-    "us",
-    "and",
-    "but",
-    "or",
-    "so",
-    "if",
-    "as",
-    "at",
-    "by",
-    "for",
-    "from",
-    "in",
-    "into",
-    "of",
-    "on",
-    "to",
-    "with",
-    "about",
-    "after",
-    "before",
-    "also",
-    "please",
-    "thanks",
-    "thank",
-    "hi",
-    "hello",
-    "dear",
-    "re",
-    "fw",
-    "fwd",
-    "subject",
-    "email",
-    "e-mail",
-    "mail",
-    "message",
-    "sender",
-    "summary",
-    "request",
-    "requests",
-    "reply",
-    "update",
-    "meeting",
-    "question",
-    "questions",
-    "information",
-    "info",
-    "note",
-    "notes",
-    "regarding",
-    "they're",
-    "i'm",
-    "i'll",
-    "we're",
-    "what",
-    "when",
-    "where",
-    "who",
-    "why",
-    "how",
-    "which",
-    "while",
-    "all",
-    "any",
-    "some",
-    "no",
-    "not",
-    "yes",
-    "new",
-    "re:",
-    "mr",
-    "mrs",
-    "ms",
-    "dr",
-    "sir",
-    "madam",
-    "ok",
-    "is",
-    "are",
-    "was",
-    "were",
-    "will",
-    "would",
-    "can",
-    "could",
-    "should",
-    "may",
-    "might",
-    "must",
-    "has",
-    "have",
-    "had",
-    "do",
-    "does",
-    "did",
-    "be",
-    "been",
-    "being",
-    "asks",
-    "asking",
-    "wants",
-    "needs",
-    "confirms",
-    "requesting",
-    "writes",
-    "reports",
-    "says",
-    "explains",
-    "complaint",
-    "urgent",
-    "action",
-    "required",
-    "important",
-    "reminder",
-    "invitation",
-    "follow-up",
-    "following",
-    "concerning",
-    "response",
-    "answer",
-    "gbp",
-    "usd",
-    "eur",
-    "reference",
-    "ref",
-    "account",
-    "number",
-    "payment",
-    "date",
-    "time",
-    "deadline",
-    "case",
-    "claim",
-    "application",
-    "customer",
-    "council",
-    "team",
-    "staff",
-    "writer",
-    "author",
-    "recipient",
-    "user",
-    "one",
-    "two",
-    "three",
-    "both",
-    "each",
-    "every",
-    "other",
-    "another",
-    "then",
-    "now",
-    "today",
-    "tomorrow",
-    "yesterday",
-    "next",
-    "last",
-    "first",
-    "finally",
-    "however",
-    "although",
-    "because",
-    "since",
-    "until",
-    "unless",
-    "during",
-    "attached",
-    "attachment",
-    "see",
-    "let",
-    "kindly",
-    "fyi",
-    "pdf",
-    "am",
-    "pm",
-];
 
 /// The source's facts, normalised, ready for lookups.
 #[derive(Debug, Clone)]
@@ -522,12 +229,12 @@ impl SourceFacts {
             }
         }
         let mut numbers = HashSet::new();
-        for (i, w) in NUMBER_WORDS.iter().enumerate() {
+        for (i, w) in words::numbers().iter().enumerate() {
             if words.contains(*w) {
                 numbers.insert(i.to_string());
             }
         }
-        for (i, w) in ORDINAL_WORDS.iter().enumerate() {
+        for (i, w) in words::ordinals().iter().enumerate() {
             if words.contains(*w) {
                 numbers.insert(i.to_string());
             }
@@ -559,7 +266,7 @@ impl SourceFacts {
                     numbers.insert(norm_number(strip_ordinal(p)));
                     if let Ok(n) = p.parse::<usize>() {
                         if (1..=12).contains(&n) && tok.contains('/') {
-                            words.insert(MONTHS[n - 1].to_string());
+                            words.insert(words::months()[n - 1].to_string());
                         }
                     }
                 }
@@ -702,7 +409,7 @@ pub fn check_with(summary: &str, source: &SourceFacts) -> Faithfulness {
         let w = m.as_str();
         let lw = w.to_lowercase();
         let lw = lw.trim_end_matches(['\'', '’']);
-        if COMMON.contains(&lw) {
+        if words::common().contains(&lw) {
             continue;
         }
         // At the start of a sentence any word is capitalised ("Write to ..."): check it only
@@ -735,8 +442,8 @@ fn off_topic(summary: &str, source: &SourceFacts) -> Vec<String> {
             .trim_end_matches("’s")
             .to_lowercase();
         if w.chars().count() < 4
-            || COMMON.contains(&w.as_str())
-            || FRAMING.contains(&w.as_str())
+            || words::common().contains(&w.as_str())
+            || words::framing().contains(&w.as_str())
             || content.contains(&w)
         {
             continue;
@@ -765,48 +472,6 @@ fn sentence_initial(before: &str) -> bool {
     t.is_empty() || t.ends_with(['.', '!', '?', ':', '\n', '…'])
 }
 
-/// Verbs a summary puts after the name of the sender or another person.
-const NAME_FOLLOWERS: &[&str] = &[
-    "asks",
-    "asked",
-    "wants",
-    "wanted",
-    "is",
-    "was",
-    "has",
-    "had",
-    "says",
-    "said",
-    "writes",
-    "wrote",
-    "requests",
-    "requested",
-    "would",
-    "will",
-    "confirms",
-    "confirmed",
-    "needs",
-    "reports",
-    "reported",
-    "informs",
-    "explains",
-    "offers",
-    "owes",
-    "sent",
-    "sends",
-    "thanks",
-    "and",
-    "from",
-    "of",
-    "at",
-    "in",
-    "complains",
-    "proposes",
-    "invites",
-    "agrees",
-    "plans",
-    "needs",
-];
 
 /// Does the text after a capitalised word suggest the word is a name?
 fn reads_like_name(after: &str) -> bool {
@@ -819,7 +484,7 @@ fn reads_like_name(after: &str) -> bool {
         .unwrap_or("")
         .trim_matches(|c: char| !c.is_alphanumeric());
     next.chars().next().is_some_and(char::is_uppercase)
-        || NAME_FOLLOWERS.contains(&next.to_lowercase().as_str())
+        || words::name_followers().contains(&next.to_lowercase().as_str())
 }
 
 /// The span of the summary matching `lowered` case-insensitively, to report its own casing.
