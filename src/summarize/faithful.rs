@@ -64,7 +64,6 @@ pub const TOPIC_MIN_WORDS: usize = 3;
 /// prefix with a source word.
 pub const TOPIC_MAX_UNSUPPORTED: f64 = 0.5;
 
-
 /// One fact of the summary that the source does not support.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unsupported {
@@ -119,8 +118,6 @@ fn cap_word_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     re(&R, r"\b\p{Lu}[\p{L}'’\-]*\p{L}|\b\p{Lu}\b")
 }
-
-
 
 /// The source's facts, normalised, ready for lookups.
 #[derive(Debug, Clone)]
@@ -309,33 +306,55 @@ impl SourceFacts {
     }
 }
 
-/// Check `summary` against a source already indexed.
-pub fn check_with(summary: &str, source: &SourceFacts) -> Faithfulness {
-    let mut out = Faithfulness {
-        checked: true,
-        ..Faithfulness::default()
-    };
-    let mut seen = HashSet::new();
-    let mut flag = |out: &mut Faithfulness, kind: FactKind, text: &str| {
-        if seen.insert(text.to_string()) {
-            out.unsupported.push(Unsupported {
+/// Collects the unsupported facts of one summary, each reported once.
+struct Findings {
+    out: Faithfulness,
+    seen: HashSet<String>,
+}
+
+impl Findings {
+    fn flag(&mut self, kind: FactKind, text: &str) {
+        if self.seen.insert(text.to_string()) {
+            self.out.unsupported.push(Unsupported {
                 kind,
                 text: text.to_string(),
             });
         }
+    }
+}
+
+/// Check `summary` against a source already indexed.
+pub fn check_with(summary: &str, source: &SourceFacts) -> Faithfulness {
+    let mut f = Findings {
+        out: Faithfulness {
+            checked: true,
+            ..Faithfulness::default()
+        },
+        seen: HashSet::new(),
     };
+    let rest = check_addresses(summary, source, &mut f);
+    check_numbers(summary, &rest, source, &mut f);
+    check_names(&rest, source, &mut f);
+    for w in off_topic(summary, source) {
+        f.flag(FactKind::Topic, &w);
+    }
+    f.out
+}
+
+/// Emails and URLs; returns the summary with them blanked out, so that their parts are not
+/// checked again as numbers or names.
+fn check_addresses(summary: &str, source: &SourceFacts, f: &mut Findings) -> String {
     let mut rest = summary.to_string();
-    // Emails and URLs first, then blank them out so their parts are not checked again.
     for m in email_re().find_iter(summary) {
-        out.facts += 1;
+        f.out.facts += 1;
         let t = m.as_str().trim_end_matches(['.', ',']);
         if !source.lower.contains(&t.to_lowercase()) {
-            flag(&mut out, FactKind::Email, t);
+            f.flag(FactKind::Email, t);
         }
         rest = rest.replace(m.as_str(), " ");
     }
     for m in url_re().find_iter(&rest.clone()) {
-        out.facts += 1;
+        f.out.facts += 1;
         let t = m
             .as_str()
             .trim_end_matches(['.', ',', ';', ':', '!', '?', '"', '\'']);
@@ -345,67 +364,70 @@ pub fn check_with(summary: &str, source: &SourceFacts) -> Faithfulness {
             .trim_start_matches("http://")
             .trim_end_matches('/');
         if !source.lower.contains(bare) {
-            flag(&mut out, FactKind::Url, t);
+            f.flag(FactKind::Url, t);
         }
         rest = rest.replace(m.as_str(), " ");
     }
+    rest
+}
+
+/// Amounts, times, dates, references and plain numbers.
+fn check_numbers(summary: &str, rest: &str, source: &SourceFacts, f: &mut Findings) {
     let lowered = rest.to_lowercase();
     for cap in number_re().captures_iter(&lowered) {
         let whole = cap.get(0).map_or("", |m| m.as_str()).trim();
         let tok = cap.name("tok").map_or("", |m| m.as_str());
         let pre = cap.name("pre").map(|m| m.as_str());
-        let mut post = cap.name("post").map_or("", |m| m.as_str().trim());
-        let tok = match split_ampm(tok) {
-            Some((n, half)) => {
-                post = half;
-                n
-            }
-            None => tok,
+        let post = cap.name("post").map_or("", |m| m.as_str().trim());
+        let (tok, post) = match split_ampm(tok) {
+            Some((n, half)) => (n, half),
+            None => (tok, post),
         };
-        out.facts += 1;
-        let has_letters = tok.chars().any(|c| c.is_alphabetic());
-        let is_time_unit = matches!(post, "am" | "pm" | "a.m." | "p.m.");
-        let (kind, ok) = if pre.is_some()
-            || matches!(
-                post,
-                "gbp"
-                    | "usd"
-                    | "eur"
-                    | "pound"
-                    | "pounds"
-                    | "dollar"
-                    | "dollars"
-                    | "euro"
-                    | "euros"
-                    | "p"
-            ) {
-            (FactKind::Amount, source.numbers.contains(&norm_number(tok)))
-        } else if is_time_unit
-            || (tok.contains(':') && norm_time(tok).is_some())
-            || (tok.contains('.')
-                && norm_time(tok).is_some_and(|t| source.numbers.contains(&format!("t{t}"))))
-        {
-            let ok = norm_time(tok).is_some_and(|t| source.numbers.contains(&format!("t{t}")))
-                || (!tok.contains([':', '.']) && source.numbers.contains(tok));
-            (FactKind::Time, ok)
-        } else if tok.contains('/') && !has_letters {
-            (
-                FactKind::Date,
-                source.compact.contains(&compact(tok)) || source.lower.contains(tok),
-            )
-        } else if (has_letters && strip_ordinal(tok) == tok) || tok.contains(['-', '/']) {
-            (FactKind::Reference, source.compact.contains(&compact(tok)))
-        } else {
-            let n = norm_number(strip_ordinal(tok));
-            (FactKind::Number, source.numbers.contains(&n))
-        };
+        f.out.facts += 1;
+        let (kind, ok) = number_fact(tok, pre.is_some(), post, source);
         if !ok {
             // Report the summary's own spelling.
             let text = summary_span(summary, whole).unwrap_or_else(|| whole.to_string());
-            flag(&mut out, kind, &text);
+            f.flag(kind, &text);
         }
     }
-    for m in cap_word_re().find_iter(&rest) {
+}
+
+/// What kind of fact a number token is (by its currency, unit and shape), and whether the
+/// source has it.
+fn number_fact(tok: &str, currency: bool, post: &str, source: &SourceFacts) -> (FactKind, bool) {
+    let has_letters = tok.chars().any(|c| c.is_alphabetic());
+    let is_time_unit = matches!(post, "am" | "pm" | "a.m." | "p.m.");
+    let amount_word = matches!(
+        post,
+        "gbp" | "usd" | "eur" | "pound" | "pounds" | "dollar" | "dollars" | "euro" | "euros" | "p"
+    );
+    if currency || amount_word {
+        (FactKind::Amount, source.numbers.contains(&norm_number(tok)))
+    } else if is_time_unit
+        || (tok.contains(':') && norm_time(tok).is_some())
+        || (tok.contains('.')
+            && norm_time(tok).is_some_and(|t| source.numbers.contains(&format!("t{t}"))))
+    {
+        let ok = norm_time(tok).is_some_and(|t| source.numbers.contains(&format!("t{t}")))
+            || (!tok.contains([':', '.']) && source.numbers.contains(tok));
+        (FactKind::Time, ok)
+    } else if tok.contains('/') && !has_letters {
+        (
+            FactKind::Date,
+            source.compact.contains(&compact(tok)) || source.lower.contains(tok),
+        )
+    } else if (has_letters && strip_ordinal(tok) == tok) || tok.contains(['-', '/']) {
+        (FactKind::Reference, source.compact.contains(&compact(tok)))
+    } else {
+        let n = norm_number(strip_ordinal(tok));
+        (FactKind::Number, source.numbers.contains(&n))
+    }
+}
+
+/// Capitalised words that read like names.
+fn check_names(rest: &str, source: &SourceFacts, f: &mut Findings) {
+    for m in cap_word_re().find_iter(rest) {
         let w = m.as_str();
         let lw = w.to_lowercase();
         let lw = lw.trim_end_matches(['\'', '’']);
@@ -418,15 +440,11 @@ pub fn check_with(summary: &str, source: &SourceFacts) -> Faithfulness {
         if sentence_initial(&rest[..m.start()]) && !reads_like_name(&rest[m.end()..]) {
             continue;
         }
-        out.facts += 1;
+        f.out.facts += 1;
         if !source.has_word(w) {
-            flag(&mut out, FactKind::Name, w);
+            f.flag(FactKind::Name, w);
         }
     }
-    for w in off_topic(summary, source) {
-        flag(&mut out, FactKind::Topic, &w);
-    }
-    out
 }
 
 /// The content words of `summary` the source lacks, when there are enough content words and
@@ -471,7 +489,6 @@ fn sentence_initial(before: &str) -> bool {
         before.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '"' | '“' | '(' | '\''));
     t.is_empty() || t.ends_with(['.', '!', '?', ':', '\n', '…'])
 }
-
 
 /// Does the text after a capitalised word suggest the word is a name?
 fn reads_like_name(after: &str) -> bool {

@@ -54,7 +54,7 @@ pub const DEFAULT_MAX_CHUNKS: usize = 4;
 pub const DEFAULT_LEAD_BIAS: f32 = 1.0;
 
 /// How a summary is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Written by the generator.
@@ -77,7 +77,7 @@ impl std::fmt::Display for Method {
 }
 
 /// What kind of summary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Style {
     /// Two or three sentences for the person who answers.
@@ -97,7 +97,7 @@ impl std::fmt::Display for Style {
 }
 
 /// What to do with mail over the input budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LongMail {
     /// Summarise chunks, then summarise the chunk summaries.

@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::models::{Encoder, GenOpts, Generator};
 
 use super::{
-    abstractive, faithful, long, ms, select, Attempt, Fallback, FallbackReason, Faithfulness,
+    abstractive, faithful, long, ms, select, Attempt, Faithfulness, Fallback, FallbackReason,
     LongInfo, Method, Style, Summary, SummaryError, SummaryInput, SummaryOptions, Timings, Tokens,
 };
 
@@ -65,7 +65,11 @@ impl Summarizer {
         let facts = faithful::SourceFacts::new(&input.source_text());
         let faithfulness = faithful::check_with(&cleaned.text, &facts);
         if self.opts.strict && !faithfulness.passed() {
-            let rejected = rejected(FallbackReason::Unfaithful, &cleaned.text, Some(faithfulness));
+            let rejected = rejected(
+                FallbackReason::Unfaithful,
+                &cleaned.text,
+                Some(faithfulness),
+            );
             return self.replace(enc, input, start, g, rejected);
         }
         let mut timings = g.timings;
@@ -106,7 +110,11 @@ impl Summarizer {
 
     /// Fit the body to the input budget, then generate with the primary prompt and, when its
     /// output has a defect and retries are on, once more with the second prompt.
-    fn generate(&self, gen: &mut Generator, input: &SummaryInput) -> Result<Generated, SummaryError> {
+    fn generate(
+        &self,
+        gen: &mut Generator,
+        input: &SummaryInput,
+    ) -> Result<Generated, SummaryError> {
         let style = self.opts.style;
         let words = self.opts.word_budget();
         let mut timings = Timings::default();
