@@ -6,8 +6,8 @@ use anyhow::Context;
 use clap::Args;
 use mailroom::email::Provenance;
 use mailroom::models::{
-    device_from_name, Backend, Device, Encoder, EncoderOptions, Generator, HfCache, LoadOptions,
-    Precision, ResolvedModel, Role, Store, StoreOptions, WeightFormat,
+    device_from_name, Device, Encoder, EncoderOptions, Generator, HfCache, Implementation,
+    LoadOptions, Precision, ResolvedModel, Role, Store, StoreOptions, WeightFormat,
 };
 use serde::Serialize;
 
@@ -126,11 +126,15 @@ impl ModelArgs {
             } else {
                 WeightFormat::FastQ8
             },
-            backend: match self.backend {
-                BackendArg::Own => Backend::Own,
-                BackendArg::Candle => Backend::Candle,
+            implementation: match self.backend {
+                BackendArg::Own => Implementation::Own,
+                BackendArg::Candle => Implementation::Candle,
             },
             threads: None,
+            // MAILROOM_KERNEL=avx2|portable forces slower kernels of the own forward.
+            kernel: std::env::var("MAILROOM_KERNEL")
+                .ok()
+                .and_then(|k| k.parse().ok()),
         };
         Generator::load_with(&model, &self.device()?, &options)
             .with_context(|| format!("loading generator {}", model.id))
