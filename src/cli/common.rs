@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use mailroom::pipeline::{
-    Backend, EngineBuilder, LongMail, ModelSpec, Precision, ReviewPolicy, Style, SummaryOptions,
-    DEFAULT_INPUT_TOKENS, DEFAULT_LEAD_BIAS, DEFAULT_MAX_CHUNKS,
+    EngineBuilder, Implementation, LongMail, ModelSpec, Precision, ReviewPolicy, Style,
+    SummaryOptions, DEFAULT_INPUT_TOKENS, DEFAULT_LEAD_BIAS, DEFAULT_MAX_CHUNKS,
 };
 
 /// Flags that choose and locate models.
@@ -80,11 +80,15 @@ impl ModelArgs {
                 "bf16" => Some(Precision::Bf16),
                 _ => None,
             },
-            generator_backend: match self.backend {
-                BackendArg::Own => Backend::Own,
-                BackendArg::Candle => Backend::Candle,
+            generator_implementation: match self.backend {
+                BackendArg::Own => Implementation::Own,
+                BackendArg::Candle => Implementation::Candle,
             },
             native_weights: self.native_weights,
+            // MAILROOM_KERNEL=avx2|portable forces slower kernels of the own forward.
+            kernel: std::env::var("MAILROOM_KERNEL")
+                .ok()
+                .and_then(|k| k.parse().ok()),
         }
     }
 }

@@ -41,7 +41,7 @@ pub use crate::email::{
     read_inputs, Content, Limits, Message, Provenance, SourceKind, SourceOptions,
     DEFAULT_MAX_DEPTH, DEFAULT_MAX_PARTS, DEFAULT_MAX_SIZE,
 };
-pub use crate::models::{Backend, Precision};
+pub use crate::models::{Implementation, Kernel, Precision};
 pub use crate::summarize::{
     LongMail, Method, Style, Summary, SummaryInput, SummaryOptions, ThreadMessage,
     DEFAULT_INPUT_TOKENS, DEFAULT_LEAD_BIAS, DEFAULT_MAX_CHUNKS,

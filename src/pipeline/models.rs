@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use crate::models::{
-    device_from_name, Backend, Device, Encoder, EncoderOptions, Generator, HfCache, LoadOptions,
-    ModelError, Precision, ResolvedModel, Role, Store, StoreOptions, WeightFormat,
+    device_from_name, Device, Encoder, EncoderOptions, Generator, HfCache, Implementation, Kernel,
+    LoadOptions, ModelError, Precision, ResolvedModel, Role, Store, StoreOptions, WeightFormat,
 };
 
 use super::PipelineError;
@@ -31,9 +31,11 @@ pub struct ModelSpec {
     /// Encoder dense-layer precision on the CPU (`None`: bf16 where the CPU has it).
     pub encoder_precision: Option<Precision>,
     /// Which implementation runs the generator.
-    pub generator_backend: Backend,
+    pub generator_implementation: Implementation,
     /// Keep the GGUF file's own weight formats (candle) instead of requantising to Q8_0.
     pub native_weights: bool,
+    /// Force a slower dot-product kernel of the own forward (`None`: the best the CPU has).
+    pub kernel: Option<Kernel>,
 }
 
 impl Default for ModelSpec {
@@ -46,8 +48,9 @@ impl Default for ModelSpec {
             generator: None,
             device: "cpu".into(),
             encoder_precision: None,
-            generator_backend: Backend::Own,
+            generator_implementation: Implementation::Own,
             native_weights: false,
+            kernel: None,
         }
     }
 }
@@ -109,8 +112,9 @@ impl ModelSpec {
             } else {
                 WeightFormat::FastQ8
             },
-            backend: self.generator_backend,
+            implementation: self.generator_implementation,
             threads: None,
+            kernel: self.kernel,
         };
         Generator::load_with(&model, &self.device()?, &options)
             .map_err(|e| loading("generator", &model, e))

@@ -10,7 +10,7 @@
 //! use mailroom::models::{Device, Generator, Role, Store};
 //! use mailroom::summarize::{Summarizer, SummaryInput, SummaryOptions};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let store = Store::open_default()?;
+//! let store = Store::open("models")?;
 //! let mut gen = Generator::load(&store.resolve_default(Role::Generator)?, &Device::Cpu)?;
 //! let input = SummaryInput::new(Some("Ann <ann@example.org>"), Some("Fee"), "Can I pay the £70 fee in May?");
 //! let summary = Summarizer::new(SummaryOptions::default()).abstractive(&mut gen, None, &input)?;
