@@ -13,5 +13,6 @@ mod email;
 mod http;
 
 mod text;
+mod threads;
 
 mod summarize;

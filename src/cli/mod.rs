@@ -34,8 +34,8 @@ pub struct Cli {
     pub log_json: bool,
     /// CPU threads per model operation. Default: all cores for single-model commands; 1 per
     /// model for commands that run both models side by side (triage, serve).
-    #[arg(long, global = true, env = "MAILROOM_THREADS")]
-    pub threads: Option<usize>,
+    #[arg(long, global = true, env = "MAILROOM_THREADS", value_name = "N")]
+    pub cpu_threads: Option<usize>,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -102,14 +102,16 @@ pub fn configure_threads(cli: &Cli) {
     // by default): when anything else wants the cores, 2-thread decoding fell from 84 to 3.7
     // tok/s on a 2-core machine. A 2,000-spin limit keeps 82 tok/s when quiet and 29 under that
     // load (one thread: 57 and 51).
-    let threads = cli.threads.unwrap_or(if side_by_side { 1 } else { cores });
+    let threads = cli
+        .cpu_threads
+        .unwrap_or(if side_by_side { 1 } else { cores });
     if std::env::var_os("CANDLE_BARRIER_POOL_SPIN_LIMIT").is_none() {
         std::env::set_var("CANDLE_BARRIER_POOL_SPIN_LIMIT", "2000");
     }
-    if cli.threads.is_some() || std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+    if cli.cpu_threads.is_some() || std::env::var_os("CANDLE_NUM_THREADS").is_none() {
         std::env::set_var("CANDLE_NUM_THREADS", threads.max(1).to_string());
     }
-    if cli.threads.is_some() || std::env::var_os("RAYON_NUM_THREADS").is_none() {
+    if cli.cpu_threads.is_some() || std::env::var_os("RAYON_NUM_THREADS").is_none() {
         std::env::set_var("RAYON_NUM_THREADS", threads.max(1).to_string());
     }
 }

@@ -15,6 +15,7 @@
 //! other door.
 
 mod builder;
+pub mod conversations;
 pub mod document;
 mod engine;
 pub mod inspect;
@@ -25,6 +26,7 @@ pub mod redact;
 pub mod resume;
 mod stages;
 pub mod stream;
+pub mod threads;
 
 pub use builder::{load_taxonomy, EngineBuilder};
 pub use engine::{Engine, EngineConfig, Mode};

@@ -122,6 +122,10 @@ pub struct Record {
     pub redacted: bool,
     /// Milliseconds per stage.
     pub timings_ms: StageTimings,
+    /// The message's conversation (`--threads`): its id, this message's place, and on its last
+    /// message the conversation's summary and open questions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<super::threads::ConversationInfo>,
     /// The models, with their hashes.
     pub models: ModelsInfo,
     /// The taxonomy, with its hash.

@@ -209,6 +209,7 @@ impl Engine {
             truncation: p.prepared.truncation.clone(),
             redacted: false,
             timings_ms: timings,
+            conversation: None,
             models: self.models.clone(),
             taxonomy: self.taxonomy.clone(),
             mailroom_version: crate::VERSION,

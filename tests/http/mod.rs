@@ -112,6 +112,7 @@ impl Service for Fake {
                     truncation: None,
                     redacted: false,
                     timings_ms: StageTimings::default(),
+                    conversation: None,
                     models: ModelsInfo::default(),
                     taxonomy: None,
                     mailroom_version: mailroom::VERSION,
