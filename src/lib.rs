@@ -17,6 +17,8 @@
 //! - [`models`]: the verified model store and the two model roles, [`models::Encoder`] (sentence
 //!   embeddings) and [`models::Generator`] (GGUF chat models).
 //! - [`classify`] and [`summarize`]: decisions and summaries built on the model roles.
+//! - [`store`]: messages, records, review work, accounts and the work queue in SQLite or
+//!   PostgreSQL, for the desk, the mailbox watcher and the workers.
 //!
 //! ```no_run
 //! use mailroom::models::{Device, Encoder, Store};
@@ -37,6 +39,7 @@ pub mod error;
 pub mod http;
 pub mod models;
 pub mod pipeline;
+pub mod store;
 pub mod summarize;
 pub mod text;
 

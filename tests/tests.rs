@@ -13,3 +13,5 @@ mod http;
 mod text;
 
 mod summarize;
+
+mod store;
