@@ -35,7 +35,7 @@ async fn inbox(store: &Store) -> Vec<String> {
                 category: "payment_or_debt",
                 ..Msg::default()
             },
-        ), // 2nd
+        ), // 3rd
         message(
             3,
             Msg {
@@ -56,7 +56,7 @@ async fn inbox(store: &Store) -> Vec<String> {
                 category: "payment_or_debt",
                 ..Msg::default()
             },
-        ), // 3rd
+        ), // 2nd
         message(
             5,
             Msg {
@@ -72,7 +72,7 @@ async fn inbox(store: &Store) -> Vec<String> {
         ), // 4th
     ];
     store.put_batch(&ms, None).await.unwrap();
-    [3, 2, 4, 5, 1, 0]
+    [3, 4, 2, 5, 1, 0]
         .iter()
         .map(|&i| ms[i].sha256.clone())
         .collect()
