@@ -59,16 +59,15 @@ impl Engine {
         }
     }
 
-    /// A search predicate on `search.body` for one lowercased term, and the value to bind.
-    /// Both match the term as a substring; both use the trigram index for terms of three
-    /// characters or more.
+    /// A search predicate on `search.body` for one lowercased term of three characters or
+    /// more, and the value to bind. Both match the term as a substring through the trigram
+    /// index (an FTS5 phrase of trigrams; `LIKE` with pg_trgm).
     pub(crate) fn search_term(self, term: &str, param: usize) -> (String, String) {
         match self {
-            Engine::Sqlite if term.chars().count() >= 3 => (
+            Engine::Sqlite => (
                 format!("search MATCH ${param}"),
                 format!("\"{}\"", term.replace('"', "\"\"")),
             ),
-            Engine::Sqlite => (format!("instr(body, ${param}) > 0"), term.to_string()),
             Engine::Postgres => (
                 format!("body LIKE ${param} ESCAPE '\\'"),
                 format!("%{}%", like_escape(term)),
@@ -154,7 +153,5 @@ mod tests {
         let (c, v) = Engine::Sqlite.search_term("say \"hi\"", 1);
         assert_eq!(c, "search MATCH $1");
         assert_eq!(v, "\"say \"\"hi\"\"\"");
-        let (c, _) = Engine::Sqlite.search_term("ab", 2);
-        assert_eq!(c, "instr(body, $2) > 0");
     }
 }

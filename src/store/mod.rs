@@ -62,6 +62,7 @@ pub use messages::{NewMessage, Put, StoredMessage, SEARCH_BODY_CHARS};
 pub use migrate::SCHEMA_VERSION;
 pub use queue::{
     Assignee, FacetCount, QueueCounts, QueueItem, QueuePage, QueueQuery, DEFAULT_LIMIT, MAX_LIMIT,
+    MIN_SEARCH_TERM_CHARS,
 };
 pub use review::{AuditEntry, Correction, Note, URGENT_LABEL};
 pub use types::{Label, MessageId, Status};

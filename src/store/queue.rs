@@ -6,7 +6,6 @@
 
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use super::error::{query, StoreResult};
 use super::types::{col, flag, label, status, Label, MessageId, Status};
@@ -47,7 +46,8 @@ pub struct QueueQuery {
     pub conversation: Option<String>,
     /// Whether the message (still) needs review.
     pub needs_review: Option<bool>,
-    /// Words that must all occur (as substrings, ignoring case) in the subject, sender or text.
+    /// Words that must all occur (as substrings, ignoring case) in the subject, sender or text;
+    /// words shorter than [`MIN_SEARCH_TERM_CHARS`] are left out.
     pub search: Option<String>,
     /// Messages to skip (pagination).
     pub offset: u64,
@@ -147,7 +147,6 @@ enum Facet {
     Category,
     Priority,
     Junk,
-    ReviewReason,
     Status,
     Assignee,
 }
@@ -230,17 +229,24 @@ pub(crate) fn item_from_row(row: &AnyRow) -> StoreResult<QueueItem> {
 
 impl Store {
     /// One page of the queue with its counts.
+    ///
+    /// Three queries, whatever the filters: the page (ids chosen on the narrow table first,
+    /// then joined, so that a deep offset does not join the rows it skips), and two grouped
+    /// counts ("cubes") over the facet columns, from which the total and every facet's counts
+    /// are summed here, each facet leaving out its own filter.
     pub async fn queue(&self, q: &QueueQuery) -> StoreResult<QueuePage> {
         let limit = match q.limit {
             0 => DEFAULT_LIMIT,
             n => n.min(MAX_LIMIT),
         };
         let mut conn = self.pool.acquire().await.map_err(query("acquire"))?;
-        let all = self.filters(q, None);
+        let all = self.filters(q, Scope::All);
         let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM {ITEM_FROM}{} \
+            "SELECT {ITEM_COLUMNS} FROM (SELECT t.message_id FROM triage t{} \
              ORDER BY t.urgent DESC, t.needs_review DESC, t.sort_date, t.message_id \
-             LIMIT {limit} OFFSET {}",
+             LIMIT {limit} OFFSET {}) p JOIN triage t ON t.message_id = p.message_id \
+             JOIN messages m ON m.id = t.message_id \
+             LEFT JOIN conversations c ON c.conv_key = t.conv_key ORDER BY t.urgent DESC, t.needs_review DESC, t.sort_date, t.message_id",
             all.sql(),
             q.offset.min(i64::MAX as u64)
         );
@@ -255,26 +261,48 @@ impl Store {
             .collect::<StoreResult<Vec<_>>>()?;
         fill_reasons(&mut conn, &mut items).await?;
 
-        let sql = format!("SELECT COUNT(*) AS n FROM triage t{}", all.sql());
-        let total: i64 = all
-            .bind(sqlx::query(&sql))
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(query("queue total"))?
-            .try_get("n")
-            .map_err(query("queue total"))?;
+        // The cube of facet values over every non-facet filter (and the review reason).
+        let w = self.filters(q, Scope::Cube);
+        let sql = format!(
+            "SELECT {CUBE}, COUNT(*) AS n FROM triage t{} GROUP BY {CUBE}",
+            w.sql()
+        );
+        let cube = self.cube(&mut conn, &w, &sql, false).await?;
+        // The same per review reason, without the review reason filter.
+        let w = self.filters(q, Scope::Reasons);
+        let sql = format!(
+            "SELECT r.reason, {CUBE}, COUNT(*) AS n FROM review_reasons r \
+             JOIN triage t ON t.message_id = r.message_id{} GROUP BY r.reason, {CUBE}",
+            w.sql()
+        );
+        let reasons = self.cube(&mut conn, &w, &sql, true).await?;
 
-        let mut counts = QueueCounts::default();
-        for (facet, out) in [
-            (Facet::Category, &mut counts.category),
-            (Facet::Priority, &mut counts.priority),
-            (Facet::Junk, &mut counts.junk),
-            (Facet::ReviewReason, &mut counts.review_reason),
-            (Facet::Status, &mut counts.status),
-            (Facet::Assignee, &mut counts.assignee),
-        ] {
-            *out = self.facet_counts(&mut conn, q, facet).await?;
-        }
+        let sum = |rows: &[CubeRow], skip: Option<Facet>, key: fn(&CubeRow) -> Option<String>| {
+            let mut out: Vec<FacetCount> = Vec::new();
+            for r in rows.iter().filter(|r| r.matches(q, skip)) {
+                let value = key(r);
+                match out.iter_mut().find(|f| f.value == value) {
+                    Some(f) => f.count += r.n,
+                    None => out.push(FacetCount { value, count: r.n }),
+                }
+            }
+            // Sorted here, not in SQL: the engines order NULLs differently.
+            out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+            out
+        };
+        let counts = QueueCounts {
+            category: sum(&cube, Some(Facet::Category), |r| r.category.clone()),
+            priority: sum(&cube, Some(Facet::Priority), |r| r.priority.clone()),
+            junk: sum(&cube, Some(Facet::Junk), |r| r.junk.clone()),
+            status: sum(&cube, Some(Facet::Status), |r| Some(r.status.clone())),
+            assignee: sum(&cube, Some(Facet::Assignee), |r| r.assignee.clone()),
+            review_reason: sum(&reasons, None, |r| r.reason.clone()),
+        };
+        let total = cube
+            .iter()
+            .filter(|r| r.matches(q, None))
+            .map(|r| r.n)
+            .sum();
         Ok(QueuePage {
             items,
             total,
@@ -284,70 +312,59 @@ impl Store {
         })
     }
 
-    /// Counts per value of one facet, with every other filter applied.
-    async fn facet_counts(
+    async fn cube(
         &self,
         conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
-        q: &QueueQuery,
-        facet: Facet,
-    ) -> StoreResult<Vec<FacetCount>> {
-        let w = self.filters(q, Some(facet));
-        let sql = match facet {
-            Facet::ReviewReason => format!(
-                "SELECT r.reason AS v, COUNT(*) AS n FROM review_reasons r \
-                 JOIN triage t ON t.message_id = r.message_id{} GROUP BY r.reason",
-                w.sql()
-            ),
-            _ => {
-                let c = match facet {
-                    Facet::Category => "t.category",
-                    Facet::Priority => "t.priority",
-                    Facet::Junk => "t.junk",
-                    Facet::Status => "t.status",
-                    _ => "t.assignee",
-                };
-                format!(
-                    "SELECT {c} AS v, COUNT(*) AS n FROM triage t{} GROUP BY {c}",
-                    w.sql()
-                )
-            }
-        };
+        w: &Where,
+        sql: &str,
+        with_reason: bool,
+    ) -> StoreResult<Vec<CubeRow>> {
         let rows = w
-            .bind(sqlx::query(&sql))
+            .bind(sqlx::query(sql))
             .fetch_all(&mut **conn)
             .await
             .map_err(query("queue counts"))?;
-        let mut out = rows
-            .iter()
+        rows.iter()
             .map(|r| {
-                Ok(FacetCount {
-                    value: col(r, "v")?,
-                    count: col(r, "n")?,
+                Ok(CubeRow {
+                    reason: if with_reason { col(r, "reason")? } else { None },
+                    category: col(r, "category")?,
+                    priority: col(r, "priority")?,
+                    junk: col(r, "junk")?,
+                    status: col(r, "status")?,
+                    assignee: col(r, "assignee")?,
+                    n: col(r, "n")?,
                 })
             })
-            .collect::<StoreResult<Vec<_>>>()?;
-        // Sorted here, not in SQL: the engines order NULLs differently.
-        out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-        Ok(out)
+            .collect()
     }
 
-    /// The `WHERE` clause of a queue request, leaving out one facet's own filter.
-    fn filters(&self, q: &QueueQuery, skip: Option<Facet>) -> Where {
+    /// The `WHERE` clause of a queue request for one of its queries.
+    fn filters(&self, q: &QueueQuery, scope: Scope) -> Where {
         let mut w = Where {
             clauses: Vec::new(),
             params: Vec::new(),
         };
-        let keep = |f: Facet| skip != Some(f);
-        if let (Some(v), true) = (&q.category, keep(Facet::Category)) {
-            w.push(|n| format!("t.category = ${n}"), v.clone());
+        if scope == Scope::All {
+            for (value, column) in [
+                (&q.category, "t.category"),
+                (&q.priority, "t.priority"),
+                (&q.junk, "t.junk"),
+            ] {
+                if let Some(v) = value {
+                    w.push(|n| format!("{column} = ${n}"), v.clone());
+                }
+            }
+            if let Some(v) = q.status {
+                w.push(|n| format!("t.status = ${n}"), v.as_str().to_string());
+            }
+            match &q.assignee {
+                Some(Assignee::Nobody) => w.clauses.push("t.assignee IS NULL".into()),
+                Some(Assignee::Person(p)) => w.push(|n| format!("t.assignee = ${n}"), p.clone()),
+                None => {}
+            }
         }
-        if let (Some(v), true) = (&q.priority, keep(Facet::Priority)) {
-            w.push(|n| format!("t.priority = ${n}"), v.clone());
-        }
-        if let (Some(v), true) = (&q.junk, keep(Facet::Junk)) {
-            w.push(|n| format!("t.junk = ${n}"), v.clone());
-        }
-        if let (Some(v), true) = (&q.review_reason, keep(Facet::ReviewReason)) {
+        if let (Some(v), true) = (&q.review_reason, scope != Scope::Reasons) {
             w.push(
                 |n| {
                     format!(
@@ -357,33 +374,88 @@ impl Store {
                 v.clone(),
             );
         }
-        if let (Some(v), true) = (q.status, keep(Facet::Status)) {
-            w.push(|n| format!("t.status = ${n}"), v.as_str().to_string());
-        }
-        match (&q.assignee, keep(Facet::Assignee)) {
-            (Some(Assignee::Nobody), true) => w.clauses.push("t.assignee IS NULL".into()),
-            (Some(Assignee::Person(p)), true) => {
-                w.push(|n| format!("t.assignee = ${n}"), p.clone())
-            }
-            _ => {}
-        }
         if let Some(v) = &q.conversation {
             w.push(|n| format!("t.conv_key = ${n}"), v.clone());
         }
         if let Some(v) = q.needs_review {
             w.clauses.push(format!("t.needs_review = {}", i64::from(v)));
         }
-        if let Some(text) = &q.search {
-            for term in text.to_lowercase().split_whitespace() {
-                let n = w.params.len() + 1;
-                let (pred, value) = self.engine.search_term(term, n);
-                w.params.push(Param::Text(value));
-                w.clauses.push(format!(
-                    "t.message_id IN (SELECT message_id FROM search WHERE {pred})"
-                ));
-            }
+        for term in search_terms(q) {
+            let n = w.params.len() + 1;
+            let (pred, value) = self.engine.search_term(&term, n);
+            w.params.push(Param::Text(value));
+            w.clauses.push(format!(
+                "t.message_id IN (SELECT message_id FROM search WHERE {pred})"
+            ));
         }
         w
+    }
+}
+
+/// The shortest search term used; shorter ones are left out (a trigram index cannot serve
+/// them, and scanning every message's text for two letters is too slow for the queue).
+pub const MIN_SEARCH_TERM_CHARS: usize = 3;
+
+/// The lowercased search terms of a request that are long enough to use.
+fn search_terms(q: &QueueQuery) -> Vec<String> {
+    q.search
+        .as_deref()
+        .unwrap_or("")
+        .to_lowercase()
+        .split_whitespace()
+        .filter(|t| t.chars().count() >= MIN_SEARCH_TERM_CHARS)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Which query a `WHERE` clause is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// The page: every filter.
+    All,
+    /// The facet cube: every filter but the facet columns' own (applied when summing).
+    Cube,
+    /// The review-reason cube: as `Cube`, without the review reason filter.
+    Reasons,
+}
+
+/// The facet columns of the cubes.
+const CUBE: &str = "t.category, t.priority, t.junk, t.status, t.assignee";
+
+/// One group of a cube: a combination of facet values and its count.
+struct CubeRow {
+    reason: Option<String>,
+    category: Option<String>,
+    priority: Option<String>,
+    junk: Option<String>,
+    status: String,
+    assignee: Option<String>,
+    n: i64,
+}
+
+impl CubeRow {
+    /// Whether the group passes the request's facet filters, leaving out `skip`'s own.
+    fn matches(&self, q: &QueueQuery, skip: Option<Facet>) -> bool {
+        let ok = |f: Facet, pass: bool| skip == Some(f) || pass;
+        let eq = |want: &Option<String>, have: &Option<String>| {
+            want.as_ref()
+                .is_none_or(|w| have.as_deref() == Some(w.as_str()))
+        };
+        ok(Facet::Category, eq(&q.category, &self.category))
+            && ok(Facet::Priority, eq(&q.priority, &self.priority))
+            && ok(Facet::Junk, eq(&q.junk, &self.junk))
+            && ok(
+                Facet::Status,
+                q.status.is_none_or(|s| s.as_str() == self.status),
+            )
+            && ok(
+                Facet::Assignee,
+                match &q.assignee {
+                    None => true,
+                    Some(Assignee::Nobody) => self.assignee.is_none(),
+                    Some(Assignee::Person(p)) => self.assignee.as_deref() == Some(p.as_str()),
+                },
+            )
     }
 }
 

@@ -260,7 +260,8 @@ both!(search_over_subject_sender_and_text, |db| async move {
     let page = store.queue(&search("elm tuesday")).await.unwrap();
     assert_eq!(page.total, 5, "five bodies mention Elm Street on Tuesday");
     assert_eq!(store.queue(&search("elm voucher")).await.unwrap().total, 0);
-    assert_eq!(store.queue(&search("my")).await.unwrap().total, 1);
+    // Words under three letters are left out (the trigram index cannot serve them).
+    assert_eq!(store.queue(&search("my")).await.unwrap().total, 6);
     // Quotes do not break the query.
     assert_eq!(store.queue(&search("\"bin")).await.unwrap().total, 0);
     // Search combines with filters and counts.
