@@ -16,3 +16,5 @@ mod text;
 mod threads;
 
 mod summarize;
+
+mod store;
