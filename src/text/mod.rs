@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::email::Email;
 
 mod budget;
+pub mod dates;
 mod language;
 mod normalize;
 mod quotes;
