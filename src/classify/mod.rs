@@ -19,6 +19,7 @@ use thiserror::Error;
 pub mod cache;
 pub mod calibrate;
 pub mod dataset;
+pub mod evidence;
 pub mod features;
 pub mod head;
 pub mod input;
