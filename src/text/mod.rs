@@ -14,6 +14,7 @@ use crate::email::Email;
 
 mod budget;
 pub mod dates;
+pub mod injection;
 mod language;
 mod normalize;
 mod quotes;
