@@ -21,6 +21,12 @@ static HYPOTHETICAL: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// A person or people: who an injury or a self-harm cue is about.
+static PERSON: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:i|i'm|i've|me|my|we|we've|us|our|she|he|they|her|his|him|them|their|someone|somebody|anyone|everyone|people|persons?|pedestrians?|cyclists?|motorcyclists?|riders?|drivers?|walkers?|children|child|kids?|boy|girl|man|woman|men|women|lady|gentleman|neighbou?rs?|residents?|friends?|mum|mother|dad|father|wife|husband|son|daughter|partner|grandmother|grandfather|nan|gran|colleagues?|customers?|visitors?|users?|who)\b")
+        .expect("static regex")
+});
+
 /// Generic hypotheticals after a hit that make it a warning, not an event.
 static HYPOTHETICAL_AFTER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^[^.!?;]{0,12}\b(waiting to happen|hazard|risk)\b").expect("static regex")
@@ -73,6 +79,11 @@ pub fn hypothetical(text: &str, span: &Range<usize>) -> bool {
     last.eq_ignore_ascii_case("to")
         || HYPOTHETICAL.is_match(before(text, span, 6))
         || HYPOTHETICAL_AFTER.is_match(after(text, span))
+}
+
+/// A person named in the `words` words before the hit, or in the hit itself.
+pub fn personal(text: &str, span: &Range<usize>, words: usize) -> bool {
+    PERSON.is_match(before(text, span, words)) || PERSON.is_match(&text[span.clone()])
 }
 
 #[cfg(test)]

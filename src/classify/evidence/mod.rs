@@ -323,6 +323,12 @@ fn keep(rule: &Rule, text: &str, span: &Range<usize>) -> bool {
         Guard::Plain => false,
         Guard::Negation => context::negated(text, span),
         Guard::Actual => context::negated(text, span) || context::hypothetical(text, span),
+        Guard::PersonActual => {
+            context::negated(text, span)
+                || context::hypothetical(text, span)
+                || !context::personal(text, span, 8)
+        }
+        Guard::Personal => context::negated(text, span) || !context::personal(text, span, 6),
     };
     if cancelled {
         return false;
@@ -366,6 +372,11 @@ static STATUTORY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|
         .expect("static regex")
 });
 
+/// "was due in 7 days": a deadline told as past.
+static PAST_DUE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?i)\b(?:was|were|had been|had)\b").expect("static regex")
+});
+
 /// A deadline hit that is near, outside statutory boilerplate.
 fn deadline_evidence(field: Field, text: &str, date: &DateHit) -> Option<Evidence> {
     let days = date.days_away();
@@ -374,7 +385,7 @@ fn deadline_evidence(field: Field, text: &str, date: &DateHit) -> Option<Evidenc
     }
     let sentence =
         context::before(text, &date.span, 30).to_string() + context::after(text, &date.span);
-    if STATUTORY.is_match(&sentence) {
+    if STATUTORY.is_match(&sentence) || PAST_DUE.is_match(context::before(text, &date.span, 2)) {
         return None;
     }
     let when = match days {

@@ -100,7 +100,10 @@ impl KeyFact {
     /// `kind: text (value)`, for listings.
     pub fn line(&self) -> String {
         let kind = format!("{:?}", self.kind).to_lowercase();
-        let role = self.role.map(|r| format!(" {r:?}").to_lowercase()).unwrap_or_default();
+        let role = self
+            .role
+            .map(|r| format!(" {r:?}").to_lowercase())
+            .unwrap_or_default();
         match &self.value {
             Some(v) if *v != self.text => format!("{kind}{role}: {} ({v})", self.text),
             _ => format!("{kind}{role}: {}", self.text),
@@ -155,7 +158,8 @@ static CUED_REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
 /// A reference by its shape alone: letters and digits joined by `/` or `-` (`LIC/2024/0562`,
 /// `HR-2024-118`), or capitals then six digits or more (`NB12345678`).
 static SHAPED_REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:[A-Z]{2,6}[/\-]\d{2,6}(?:[/\-][A-Z0-9]{1,8})+|[A-Z]{1,4}\d{6,12})\b").expect("static regex")
+    Regex::new(r"\b(?:[A-Z]{2,6}[/\-]\d{2,6}(?:[/\-][A-Z0-9]{1,8})+|[A-Z]{1,4}\d{6,12})\b")
+        .expect("static regex")
 });
 
 /// UK postcodes (upper case, with or without the space) and US state + ZIP.
@@ -242,7 +246,12 @@ fn amounts(text: &str, out: &mut Vec<KeyFact>) {
         let Some(m) = c.get(0) else { continue };
         let (currency, whole, cents, scale) = match (c.get(1), c.get(5)) {
             (Some(cur), _) => (cur.as_str(), c.get(2), c.get(3), c.get(4)),
-            (None, Some(_)) => (c.get(7).map_or("", |x| x.as_str()), c.get(5), c.get(6), None),
+            (None, Some(_)) => (
+                c.get(7).map_or("", |x| x.as_str()),
+                c.get(5),
+                c.get(6),
+                None,
+            ),
             _ => continue,
         };
         let code = match currency.trim().to_ascii_lowercase().as_str() {
@@ -258,7 +267,12 @@ fn amounts(text: &str, out: &mut Vec<KeyFact>) {
         if let Some(s) = scale {
             number = format!("{number} {}", s.as_str().to_ascii_lowercase());
         }
-        out.push(fact(KeyFactKind::Amount, m.range(), text, Some(format!("{code} {number}"))));
+        out.push(fact(
+            KeyFactKind::Amount,
+            m.range(),
+            text,
+            Some(format!("{code} {number}")),
+        ));
     }
 }
 
@@ -318,7 +332,9 @@ fn addresses(text: &str, out: &mut Vec<KeyFact>) {
 fn phones_and_emails(text: &str, out: &mut Vec<KeyFact>) {
     for m in PHONE.find_iter(text) {
         let digits: String = m.as_str().chars().filter(char::is_ascii_digit).collect();
-        let value = if m.as_str().starts_with("+44") || (digits.starts_with('0') && !m.as_str().starts_with("+1")) {
+        let value = if m.as_str().starts_with("+44")
+            || (digits.starts_with('0') && !m.as_str().starts_with("+1"))
+        {
             let national = digits.trim_start_matches("44").trim_start_matches('0');
             if !(9..=10).contains(&national.len()) {
                 continue;
@@ -375,7 +391,10 @@ fn drop_overlaps(mut facts: Vec<KeyFact>) -> Vec<KeyFact> {
     facts.sort_by_key(|f| (rank(f.kind), std::cmp::Reverse(f.span.len()), f.span.start));
     let mut kept: Vec<KeyFact> = Vec::new();
     for f in facts {
-        if kept.iter().all(|k| f.span.end <= k.span.start || f.span.start >= k.span.end) {
+        if kept
+            .iter()
+            .all(|k| f.span.end <= k.span.start || f.span.start >= k.span.end)
+        {
             kept.push(f);
         }
     }

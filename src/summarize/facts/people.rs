@@ -17,9 +17,8 @@ static SALUTATION: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-static MY_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(r"(?i:\bmy name is)\s+({NAME})")).expect("static regex")
-});
+static MY_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"(?i:\bmy name is)\s+({NAME})")).expect("static regex"));
 
 static TITLED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
@@ -35,13 +34,67 @@ static SIGN_OFF: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Capitalised words that are not names.
 const NOT_NAMES: &[&str] = &[
-    "sir", "madam", "all", "team", "colleagues", "whom", "to", "the", "council", "customer",
-    "services", "department", "thanks", "thank", "regards", "kind", "best", "sincerely",
-    "yours", "faithfully", "officer", "manager", "there", "everyone", "friends", "neighbours",
-    "member", "public", "resident", "residents", "support", "housing", "repairs", "licensing",
-    "environmental", "health", "please", "sent", "from", "my", "iphone", "street", "road",
-    "lane", "close", "avenue", "drive", "court", "mobile", "tel", "phone", "email", "re",
-    "consumer", "financial", "protection", "bureau", "agency", "office", "foia", "records",
+    "sir",
+    "madam",
+    "all",
+    "team",
+    "colleagues",
+    "whom",
+    "to",
+    "the",
+    "council",
+    "customer",
+    "services",
+    "department",
+    "thanks",
+    "thank",
+    "regards",
+    "kind",
+    "best",
+    "sincerely",
+    "yours",
+    "faithfully",
+    "officer",
+    "manager",
+    "there",
+    "everyone",
+    "friends",
+    "neighbours",
+    "member",
+    "public",
+    "resident",
+    "residents",
+    "support",
+    "housing",
+    "repairs",
+    "licensing",
+    "environmental",
+    "health",
+    "please",
+    "sent",
+    "from",
+    "my",
+    "iphone",
+    "street",
+    "road",
+    "lane",
+    "close",
+    "avenue",
+    "drive",
+    "court",
+    "mobile",
+    "tel",
+    "phone",
+    "email",
+    "re",
+    "consumer",
+    "financial",
+    "protection",
+    "bureau",
+    "agency",
+    "office",
+    "foia",
+    "records",
 ];
 
 /// Whether `s` reads as a person's name: one to four capitalised words, none a common word.
@@ -78,7 +131,12 @@ pub fn find(text: &str, source: Source, out: &mut Vec<KeyFact>) {
         }
     }
     for m in TITLED.find_iter(text) {
-        let name = m.as_str().split_whitespace().skip(1).collect::<Vec<_>>().join(" ");
+        let name = m
+            .as_str()
+            .split_whitespace()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" ");
         if is_name(&name) {
             push(m.range(), Role::Mentioned, out);
         }
@@ -89,8 +147,23 @@ pub fn find(text: &str, source: Source, out: &mut Vec<KeyFact>) {
 }
 
 fn is_title(s: &str) -> bool {
-    let first = s.split_whitespace().next().unwrap_or("").trim_end_matches('.');
-    ["Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Cllr", "Councillor"].contains(&first)
+    let first = s
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('.');
+    [
+        "Mr",
+        "Mrs",
+        "Ms",
+        "Miss",
+        "Mx",
+        "Dr",
+        "Prof",
+        "Cllr",
+        "Councillor",
+    ]
+    .contains(&first)
 }
 
 /// The name line after a sign-off: the first line of a signature block, or the last line of

@@ -13,7 +13,11 @@ fn reference() -> Reference {
 fn facts(body: &str) -> Vec<KeyFact> {
     let f = extract(&FactsInput::new(body, reference()));
     for fact in &f {
-        assert_eq!(&body[fact.span.clone()], fact.text, "faithful by construction");
+        assert_eq!(
+            &body[fact.span.clone()],
+            fact.text,
+            "faithful by construction"
+        );
     }
     f
 }
@@ -50,11 +54,25 @@ fn amounts_with_currency() {
 
 #[test]
 fn references_by_cue_and_by_shape() {
-    let body = "My account number is 40018832. Application LIC/2024/0562 and case ref: HR-2024-118. \
+    let body =
+        "My account number is 40018832. Application LIC/2024/0562 and case ref: HR-2024-118. \
                 Penalty charge notice NB12345678. Highways were told (ref's 6117710 and 5982663). \
                 The report 2023 said nothing.";
-    let refs: Vec<String> = of(body, KeyFactKind::Reference).into_iter().map(|(t, _)| t).collect();
-    assert_eq!(refs, vec!["40018832", "LIC/2024/0562", "HR-2024-118", "NB12345678", "6117710", "5982663"]);
+    let refs: Vec<String> = of(body, KeyFactKind::Reference)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    assert_eq!(
+        refs,
+        vec![
+            "40018832",
+            "LIC/2024/0562",
+            "HR-2024-118",
+            "NB12345678",
+            "6117710",
+            "5982663"
+        ]
+    );
 }
 
 #[test]
@@ -65,19 +83,35 @@ fn addresses_postcodes_phones_emails() {
     let addr = of(body, KeyFactKind::Address);
     assert_eq!(addr[0].0, "14 Larch Close, Northbrook NB4 7QT");
     assert_eq!(addr[1].0, "1200 Main Street, Springfield, IL 62701");
-    let post: Vec<_> = of(body, KeyFactKind::Postcode).into_iter().map(|(_, v)| v.unwrap()).collect();
+    let post: Vec<_> = of(body, KeyFactKind::Postcode)
+        .into_iter()
+        .map(|(_, v)| v.unwrap())
+        .collect();
     assert_eq!(post, vec!["GL52 3LU", "SW1A 1AA"]);
-    let phones: Vec<_> = of(body, KeyFactKind::Phone).into_iter().map(|(_, v)| v.unwrap()).collect();
-    assert_eq!(phones, vec!["+447700900123", "+441174960000", "+15550102030"]);
-    assert_eq!(of(body, KeyFactKind::Email), vec![v("ann.lee@example.org", "ann.lee@example.org")]);
+    let phones: Vec<_> = of(body, KeyFactKind::Phone)
+        .into_iter()
+        .map(|(_, v)| v.unwrap())
+        .collect();
+    assert_eq!(
+        phones,
+        vec!["+447700900123", "+441174960000", "+15550102030"]
+    );
+    assert_eq!(
+        of(body, KeyFactKind::Email),
+        vec![v("ann.lee@example.org", "ann.lee@example.org")]
+    );
 }
 
 #[test]
 fn numbers_that_are_not_phones_or_references() {
-    let body = "The hole is 30 cm wide and 2 feet deep. It took 2 weeks. Room 101. In 2024 the 12 bins.";
+    let body =
+        "The hole is 30 cm wide and 2 feet deep. It took 2 weeks. Room 101. In 2024 the 12 bins.";
     let f = facts(body);
     assert!(
-        f.iter().all(|f| !matches!(f.kind, KeyFactKind::Phone | KeyFactKind::Reference | KeyFactKind::Amount)),
+        f.iter().all(|f| !matches!(
+            f.kind,
+            KeyFactKind::Phone | KeyFactKind::Reference | KeyFactKind::Amount
+        )),
         "{f:#?}"
     );
 }
@@ -120,7 +154,9 @@ fn people_by_role() {
         ]
     );
     // "Dear Sir or Madam" and "Hi all" name nobody.
-    assert!(facts("Dear Sir or Madam,\n\nHi all,\n\nThanks").iter().all(|f| f.kind != KeyFactKind::Person));
+    assert!(facts("Dear Sir or Madam,\n\nHi all,\n\nThanks")
+        .iter()
+        .all(|f| f.kind != KeyFactKind::Person));
 }
 
 #[test]
