@@ -10,7 +10,11 @@ pub fn variants(text: &str, run: &Regex) -> Vec<(Range<usize>, String)> {
     let mut out = Vec::new();
     for m in run.find_iter(text) {
         let s = m.as_str();
-        let decoded = if s.contains('%') {
+        let decoded = if s.starts_with("\\u") {
+            escapes(s)
+        } else if s.starts_with(['.', '-']) {
+            morse(s)
+        } else if s.contains('%') {
             percent(s)
         } else if s.starts_with(['0', '1'])
             && s.chars().all(|c| c == '0' || c == '1' || c.is_whitespace())
@@ -22,6 +26,8 @@ pub fn variants(text: &str, run: &Regex) -> Vec<(Range<usize>, String)> {
             base64(s)
         };
         if let Some(d) = decoded.filter(|d| reads_as_text(d)) {
+            out.push((m.range(), d));
+        } else if let Some(d) = base32(s).filter(|d| reads_as_text(d)) {
             out.push((m.range(), d));
         }
     }
@@ -117,4 +123,88 @@ fn binary(s: &str) -> Option<String> {
         .map(|c| c.iter().fold(0u8, |acc, b| (acc << 1) | (b - b'0')))
         .collect();
     String::from_utf8(bytes).ok()
+}
+
+/// RFC 4648 base32 (upper case, `=` padding).
+fn base32(s: &str) -> Option<String> {
+    let mut bits: u64 = 0;
+    let mut nbits = 0;
+    let mut out = Vec::with_capacity(s.len() * 5 / 8);
+    for c in s.trim_end_matches('=').bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => return None,
+        };
+        bits = (bits << 5) | u64::from(v);
+        nbits += 5;
+        if nbits >= 8 {
+            nbits -= 8;
+            out.push((bits >> nbits) as u8);
+            bits &= (1 << nbits) - 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `\u0049\u0067...` escapes.
+fn escapes(s: &str) -> Option<String> {
+    s.split("\\u")
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            u32::from_str_radix(p.get(..4)?, 16)
+                .ok()
+                .and_then(char::from_u32)
+        })
+        .collect()
+}
+
+/// International Morse code, letters split by spaces and words by ` / `.
+fn morse(s: &str) -> Option<String> {
+    const CODES: [(&str, char); 36] = [
+        (".-", 'a'),
+        ("-...", 'b'),
+        ("-.-.", 'c'),
+        ("-..", 'd'),
+        (".", 'e'),
+        ("..-.", 'f'),
+        ("--.", 'g'),
+        ("....", 'h'),
+        ("..", 'i'),
+        (".---", 'j'),
+        ("-.-", 'k'),
+        (".-..", 'l'),
+        ("--", 'm'),
+        ("-.", 'n'),
+        ("---", 'o'),
+        (".--.", 'p'),
+        ("--.-", 'q'),
+        (".-.", 'r'),
+        ("...", 's'),
+        ("-", 't'),
+        ("..-", 'u'),
+        ("...-", 'v'),
+        (".--", 'w'),
+        ("-..-", 'x'),
+        ("-.--", 'y'),
+        ("--..", 'z'),
+        ("-----", '0'),
+        (".----", '1'),
+        ("..---", '2'),
+        ("...--", '3'),
+        ("....-", '4'),
+        (".....", '5'),
+        ("-....", '6'),
+        ("--...", '7'),
+        ("---..", '8'),
+        ("----.", '9'),
+    ];
+    let mut out = String::new();
+    for word in s.split(" / ") {
+        for letter in word.split_whitespace() {
+            out.push(CODES.iter().find(|(c, _)| *c == letter)?.1);
+        }
+        out.push(' ');
+    }
+    Some(out.trim_end().to_string())
 }
