@@ -171,7 +171,7 @@ static POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
 /// A street address: a house number, one to four words, a street type; then an optional
 /// town and postcode.
 static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][A-Za-z'’\-]+\s+){1,4}(?:Road|Rd|Street|St|Lane|Ln|Avenue|Ave|Close|Drive|Dr|Way|Court|Ct|Crescent|Cres|Place|Pl|Gardens|Gdns|Grove|Terrace|Row|Square|Sq|Park|Hill|Walk|Mews|Parade|Boulevard|Blvd|Highway|Hwy|Circle|Cir|Trail|Parkway|Pkwy|View|Rise|Green|Market Square)\b\.?(?:,?\s+(?:[A-Z][a-z]+(?:\s[A-Z][a-z]+)?))?(?:,?\s+(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|[A-Z]{2}\s\d{5}(?:-\d{4})?))?")
+    Regex::new(r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][A-Za-z'’\-]+\s+){1,4}(?:Road|Rd|Street|St|Lane|Ln|Avenue|Ave|Close|Drive|Dr|Way|Court|Ct|Crescent|Cres|Place|Pl|Gardens|Gdns|Grove|Terrace|Row|Square|Sq|Park|Hill|Walk|Mews|Parade|Boulevard|Blvd|Highway|Hwy|Circle|Cir|Trail|Parkway|Pkwy|View|Rise|Green|Market Square)\b(?:,\s*(?:[A-Z][a-z]+(?:\s[A-Z][a-z]+)?))?(?:,?\s+(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|[A-Z]{2}\s\d{5}(?:-\d{4})?))?")
         .expect("static regex")
 });
 
@@ -426,7 +426,12 @@ pub fn short_line(facts: &[KeyFact], max: usize) -> String {
                 continue;
             }
             let key = f.value.clone().unwrap_or_else(|| f.text.clone());
-            if seen.contains(&key) || parts.len() >= max {
+            // An address also written in full elsewhere ("14 Larch Close") is shown once.
+            let in_longer = kind == KeyFactKind::Address
+                && facts.iter().any(|o| {
+                    o.kind == kind && o.text.len() > f.text.len() && o.text.starts_with(&f.text)
+                });
+            if seen.contains(&key) || in_longer || parts.len() >= max {
                 continue;
             }
             seen.push(key);
