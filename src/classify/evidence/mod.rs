@@ -34,8 +34,9 @@ use rules::{Guard, Rule, FAST_ROAD, GENERIC_HAZARD, ROAD_DEFECT, RULES};
 
 /// A deadline this many days away or fewer counts as near ("a deadline within days").
 pub const NEAR_DEADLINE_DAYS: i64 = 7;
-/// ... and is strong evidence by itself when at most this many days away.
-pub const STRONG_DEADLINE_DAYS: i64 = 3;
+/// ... and is strong evidence by itself when at most this many days away (a working week;
+/// the public set has no near deadline to tune this on).
+pub const STRONG_DEADLINE_DAYS: i64 = 5;
 
 /// What a piece of evidence points to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

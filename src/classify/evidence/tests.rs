@@ -274,11 +274,12 @@ fn near_deadlines_only() {
         .iter()
         .find(|e| e.kind == EvidenceKind::Deadline)
         .unwrap();
-    assert_eq!((d.text.as_str(), d.strong), ("by Friday", false));
+    assert_eq!((d.text.as_str(), d.strong), ("by Friday", true));
     assert_eq!(d.detail, "deadline in 4 days (2024-05-17)");
     assert_eq!(s.nearest_deadline_days, Some(4));
     let s = run("", "I must pay the full amount within 7 days.");
     assert_eq!(s.nearest_deadline_days, Some(7));
+    assert!(!s.urgent, "a week away is weak");
     assert!(run("", "We need it by close of business tomorrow.").urgent);
     // Far, past, statutory or not a deadline.
     for body in [
@@ -286,6 +287,7 @@ fn near_deadlines_only() {
         "It was due on 2 May.",
         "I look forward to your response within 5 business days, as the statute requires.",
         "I will be at home tomorrow.",
+        "I am out of the office until Friday.",
     ] {
         assert!(!has(body, EvidenceKind::Deadline), "{body}");
     }

@@ -60,7 +60,7 @@ pub(super) fn order_for(text: &str, reference: &Reference, opts: &DateOptions) -
         };
         if a > 12 && b <= 12 {
             day_first += 1;
-        } else if b > 12 && a <= 12 && a >= 1 {
+        } else if b > 12 && (1..=12).contains(&a) {
             month_first += 1;
         }
     }

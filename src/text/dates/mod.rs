@@ -176,7 +176,8 @@ pub struct DateHit {
     pub start: Date,
     /// The last day it means (`start` for a single day).
     pub end: Date,
-    /// A deadline: `by`, `before`, `no later than`, `within`, `until`, `deadline`, `due`...
+    /// A deadline: `by`, `before`, `no later than`, `within`, `deadline`, `due`... (`until`
+    /// is not one: "out of the office until Monday" is a duration).
     pub deadline: bool,
     /// Days from the reference day to `start` (negative: before it).
     pub start_days: i64,
@@ -234,7 +235,7 @@ impl Candidate {
 /// Words before a date that make it a deadline. Matched against the text just before a hit.
 static DEADLINE_CUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:by|before|no later than|not later than|on or before|until|till|deadline(?: is| of| date)?:?|due(?: on| by| date)?:?|expires?(?: on)?|expiry(?: date)?:?|latest(?: by)?|must be (?:received|paid|returned|submitted|done|completed)(?: by| on)?)(?:\s+(?:\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm)?|noon|midday|midnight))?(?:\s+(?:the|this|on))?[\s,]*$",
+        r"(?i)\b(?:by|before|no later than|not later than|on or before|deadline(?: is| of| date)?:?|due(?: on| by| date)?:?|expires?(?: on)?|expiry(?: date)?:?|latest(?: by)?|must be (?:received|paid|returned|submitted|done|completed)(?: by| on)?)(?:\s+(?:\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm)?|noon|midday|midnight))?(?:\s+(?:the|this|on))?[\s,]*$",
     )
     .expect("static regex")
 });
@@ -275,7 +276,7 @@ fn join_close_of_business(text: &str, cands: Vec<Candidate>) -> Vec<Candidate> {
     for c in cands {
         if let Some(prev) = out.last_mut() {
             let gap = text.get(prev.span.end..c.span.start).unwrap_or("x");
-            let gap = gap.trim().trim_end_matches(|ch: char| ch == ',');
+            let gap = gap.trim().trim_end_matches(',');
             let gap = gap.trim();
             if prev.joins_next && (gap.is_empty() || gap.eq_ignore_ascii_case("on")) {
                 prev.span.end = c.span.end;
