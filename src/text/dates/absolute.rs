@@ -87,7 +87,7 @@ pub(super) fn find(
     out: &mut Vec<Candidate>,
 ) {
     for c in ISO.captures_iter(text) {
-        let m = c.get(0).expect("group 0");
+        let Some(m) = c.get(0) else { continue };
         if c[2] != c[4] || !clean_edges(text, m.start(), m.end(), true) {
             continue;
         }
