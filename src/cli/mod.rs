@@ -13,6 +13,7 @@ mod embed;
 mod eval;
 mod eval_summaries;
 mod generate;
+mod ingest;
 mod models;
 mod output;
 mod parse;
@@ -67,6 +68,10 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Summarise each message (abstractive or extractive, checked against the source); JSON lines.
     Summarize(summarize::SummarizeArgs),
+    /// Triage messages into a store (SQLite or PostgreSQL) for the desk; idempotent.
+    Ingest(ingest::IngestArgs),
+    /// Write every stored record as JSON lines, with the corrections applied and marked.
+    Export(ingest::ExportArgs),
 }
 
 /// How a command ended, as an exit code.
@@ -119,7 +124,10 @@ pub fn configure_threads(cli: &Cli) {
 impl Command {
     /// Whether this command keeps the encoder and the generator busy at the same time.
     fn runs_models_side_by_side(&self) -> bool {
-        matches!(self, Command::Triage(_) | Command::Serve(_))
+        matches!(
+            self,
+            Command::Triage(_) | Command::Serve(_) | Command::Ingest(_)
+        )
     }
 }
 
@@ -137,6 +145,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Parse(args) => parse::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Summarize(args) => summarize::run(args),
+        Command::Ingest(args) => ingest::run(args),
+        Command::Export(args) => ingest::export(args),
     }
 }
 

@@ -14,10 +14,12 @@
 //! The types peers need from the layers below are re-exported here, so that a peer needs no
 //! other door.
 
+pub mod analysis;
 mod builder;
 pub mod conversations;
 pub mod document;
 mod engine;
+pub mod ingest;
 pub mod inspect;
 pub mod lanes;
 mod models;
