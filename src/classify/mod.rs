@@ -18,6 +18,7 @@ use thiserror::Error;
 
 pub mod cache;
 pub mod calibrate;
+pub mod cues;
 pub mod dataset;
 pub mod features;
 pub mod head;
