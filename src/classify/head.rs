@@ -32,6 +32,21 @@ pub struct EncoderRef {
     pub sha256: String,
 }
 
+/// The taxonomy whose axis a head decides, by name and version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxonomyRef {
+    /// Taxonomy name.
+    pub name: String,
+    /// Taxonomy version.
+    pub version: String,
+}
+
+impl std::fmt::Display for TaxonomyRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}", self.name, self.version)
+    }
+}
+
 /// Cross-validated figures recorded at training time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainingMetrics {
@@ -64,6 +79,10 @@ pub struct HeadMeta {
     pub features: FeatureSpec,
     /// The encoder whose embeddings it reads (None when it uses no embedding).
     pub encoder: Option<EncoderRef>,
+    /// The taxonomy its axis and labels come from (None: an axis of its own, or a head written
+    /// before heads recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taxonomy: Option<TaxonomyRef>,
     /// Temperature calibration.
     pub calibration: Calibration,
     /// Review threshold on the top calibrated probability.
@@ -114,6 +133,37 @@ pub struct Head {
     pub sha256: String,
 }
 
+/// safetensors writes its metadata map in hash order; the header's keys sorted, so that the
+/// same head is always the same bytes (the shipped heads are pinned by SHA-256 and rebuilt
+/// bit for bit). The sorted header has the same length, so no offset moves.
+fn canonical_header(mut bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    let bad = || "safetensors header out of range".to_string();
+    let len: [u8; 8] = bytes
+        .get(..8)
+        .ok_or_else(bad)?
+        .try_into()
+        .map_err(|_| bad())?;
+    let n = usize::try_from(u64::from_le_bytes(len)).map_err(|_| bad())?;
+    let raw = bytes.get(8..8 + n).ok_or_else(bad)?;
+    let mut header: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(raw).map_err(|e| e.to_string())?;
+    if let Some(m) = header.remove("__metadata__") {
+        let sorted: BTreeMap<String, String> =
+            serde_json::from_value(m).map_err(|e| e.to_string())?;
+        header.insert(
+            "__metadata__".into(),
+            serde_json::to_value(sorted).map_err(|e| e.to_string())?,
+        );
+    }
+    let mut text = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
+    if text.len() > n {
+        return Err("sorted safetensors header is longer than the original".into());
+    }
+    text.resize(n, b' ');
+    bytes[8..8 + n].copy_from_slice(&text);
+    Ok(bytes)
+}
+
 fn bytes_f32(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
@@ -146,6 +196,7 @@ impl Head {
                 labels,
                 features: fitted.featurizer.spec.clone(),
                 encoder,
+                taxonomy: None,
                 calibration: fitted.calibration,
                 review_threshold: 0.5,
                 label_review_thresholds: BTreeMap::new(),
@@ -212,7 +263,7 @@ impl Head {
             "embedding_dim".to_string(),
             self.featurizer.embedding_dim.to_string(),
         );
-        safetensors::serialize(tensors, Some(info)).map_err(e)
+        canonical_header(safetensors::serialize(tensors, Some(info)).map_err(e)?)
     }
 
     /// Write the head to `path`.
@@ -332,6 +383,22 @@ impl Head {
     }
 
     /// Check that `encoder` (id, weights SHA-256) is the one this head was trained with.
+    /// Refuse a head trained for another version of the loaded taxonomy (a head of another
+    /// taxonomy, or of an axis of its own, is not this check's business).
+    pub fn check_taxonomy(&self, path: &Path, loaded: &TaxonomyRef) -> Result<(), ClassifyError> {
+        match &self.meta.taxonomy {
+            Some(t) if t.name == loaded.name && t.version != loaded.version => {
+                Err(ClassifyError::TaxonomyMismatch {
+                    path: PathBuf::from(path),
+                    expected: t.to_string(),
+                    found: loaded.to_string(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuse a head trained with another encoder than the one loaded.
     pub fn check_encoder(&self, path: &Path, id: &str, sha256: &str) -> Result<(), ClassifyError> {
         match &self.meta.encoder {
             Some(e) if e.sha256 != sha256 => Err(ClassifyError::EncoderMismatch {
@@ -453,6 +520,35 @@ mod tests {
             .classify(&set.docs[0], Some(&e), &ReviewPolicy::default())
             .unwrap();
         assert_eq!(r.axis, "topic");
+        // The same head is the same bytes, whatever order the metadata map is written in.
+        for _ in 0..20 {
+            assert_eq!(head.to_bytes().unwrap(), bytes);
+        }
+        // A head of another version of its taxonomy is refused by name; of another taxonomy or
+        // of an axis of its own, it is not this check's business.
+        let mut tagged = back.clone();
+        let t = |name: &str, version: &str| TaxonomyRef {
+            name: name.into(),
+            version: version.into(),
+        };
+        tagged.meta.taxonomy = Some(t("public-service", "1.0.1"));
+        let err = tagged
+            .check_taxonomy(Path::new("h"), &t("public-service", "1.1.0"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("public-service@1.0.1") && err.contains("1.1.0"),
+            "{err}"
+        );
+        assert!(tagged
+            .check_taxonomy(Path::new("h"), &t("public-service", "1.0.1"))
+            .is_ok());
+        assert!(tagged
+            .check_taxonomy(Path::new("h"), &t("other", "2"))
+            .is_ok());
+        assert!(back
+            .check_taxonomy(Path::new("h"), &t("public-service", "1.1.0"))
+            .is_ok());
     }
 
     #[test]

@@ -163,6 +163,19 @@ pub enum ClassifyError {
         /// The encoder id (and hash) loaded.
         found: String,
     },
+    /// A head was trained for another version of the taxonomy than the one loaded.
+    #[error(
+        "head {path} was trained for taxonomy {expected}, not {found}: retrain it, or pass \
+         --taxonomy with the version it was trained for"
+    )]
+    TaxonomyMismatch {
+        /// The head file.
+        path: PathBuf,
+        /// The taxonomy (name@version) the head was trained for.
+        expected: String,
+        /// The taxonomy loaded.
+        found: String,
+    },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {

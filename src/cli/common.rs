@@ -122,6 +122,11 @@ pub struct ClassifierArgs {
     /// Only the heads' axes: no zero-shot.
     #[arg(long)]
     pub no_zero_shot: bool,
+    /// Do not use the shipped default heads (category, priority, junk of the built-in
+    /// taxonomy): every axis no --head decides is decided zero-shot. They are used only with
+    /// the built-in taxonomy.
+    #[arg(long)]
+    pub no_default_heads: bool,
     /// Send a decision to review when its top probability is below this, on every axis and
     /// label (instead of the thresholds of the taxonomy and the heads).
     #[arg(long, env = "MAILROOM_REVIEW_THRESHOLD", value_parser = probability)]
@@ -138,6 +143,7 @@ impl ClassifierArgs {
             .heads(self.heads.clone())
             .taxonomy(self.taxonomy.clone())
             .zero_shot(!self.no_zero_shot)
+            .default_heads(!self.no_default_heads)
             .review(ReviewPolicy {
                 override_threshold: self.review_threshold,
                 max_truncated: self.max_truncated,

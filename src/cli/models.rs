@@ -114,7 +114,7 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<Outcome> {
             let m = store.resolve(&id)?;
             let path = match m.role {
                 Role::Generator => m.weights().map(|f| f.path.clone()),
-                Role::Encoder => m
+                Role::Encoder | Role::Heads => m
                     .files
                     .first()
                     .and_then(|f| f.path.parent().map(|p| p.to_path_buf())),

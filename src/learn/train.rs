@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::classify::head::{EncoderRef, Head, TrainingMetrics};
+use crate::classify::head::{EncoderRef, Head, TaxonomyRef, TrainingMetrics};
 use crate::classify::logreg::TrainOptions;
 use crate::classify::ReviewPolicy;
 use crate::pipeline::ModelSpec;
@@ -133,6 +133,12 @@ pub fn train(
     head.meta.review_threshold = req.review_threshold.or(cv_threshold).unwrap_or(0.5);
     head.meta.label_review_thresholds = thresholds;
     head.meta.metrics = cv.as_ref().map(|c| c.metrics.clone());
+    if loaded.taxonomy.axis(&req.data.axis).is_some() {
+        head.meta.taxonomy = Some(TaxonomyRef {
+            name: loaded.taxonomy.name.clone(),
+            version: loaded.taxonomy.version.clone(),
+        });
+    }
     head.save(&req.out)?;
     Ok(Trained {
         head,

@@ -38,6 +38,9 @@ pub struct ModelEntry {
     /// The Python package (name==version) that carries the files.
     #[serde(default)]
     pub package: Option<String>,
+    /// Carried in the repository itself (the default heads): verified, never downloaded.
+    #[serde(default)]
+    pub in_repository: bool,
     /// For encoders: the longest input in tokens.
     #[serde(default)]
     pub max_seq_length: Option<usize>,

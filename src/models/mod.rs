@@ -42,6 +42,8 @@ pub enum Role {
     Encoder,
     /// Text generation (GGUF chat models).
     Generator,
+    /// Trained classification heads for a taxonomy (mailroom head files, safetensors).
+    Heads,
 }
 
 impl std::fmt::Display for Role {
@@ -49,6 +51,7 @@ impl std::fmt::Display for Role {
         f.write_str(match self {
             Role::Encoder => "encoder",
             Role::Generator => "generator",
+            Role::Heads => "heads",
         })
     }
 }

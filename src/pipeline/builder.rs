@@ -6,12 +6,14 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use crate::classify::{Classifier, Embed, Head, ReviewPolicy, Taxonomy, ZeroShot};
+use crate::classify::head::TaxonomyRef;
+use crate::classify::{Classifier, Embed, ReviewPolicy, Taxonomy, ZeroShot};
 use crate::email::Limits;
 use crate::models::Encoder;
 use crate::summarize::{Method, SummaryOptions};
 
 use super::engine::{Engine, EngineConfig, Mode};
+use super::heads;
 use super::models::ModelSpec;
 use super::record::{sha256_hex, TaxonomyInfo};
 use super::PipelineError;
@@ -26,6 +28,7 @@ pub struct EngineBuilder {
     taxonomy: Option<PathBuf>,
     zero_shot: bool,
     heads: Vec<PathBuf>,
+    default_heads: bool,
     encoder: Option<Arc<Encoder>>,
 }
 
@@ -39,6 +42,7 @@ impl EngineBuilder {
             taxonomy: None,
             zero_shot: true,
             heads: Vec::new(),
+            default_heads: true,
             encoder: None,
         }
     }
@@ -70,6 +74,13 @@ impl EngineBuilder {
     /// Decide the taxonomy's axes zero-shot (on by default); off leaves only the heads' axes.
     pub fn zero_shot(mut self, on: bool) -> Self {
         self.zero_shot = on;
+        self
+    }
+
+    /// Use the shipped default heads of the built-in taxonomy for the axes no named head
+    /// decides (on by default; they apply only when no `taxonomy` file is given).
+    pub fn default_heads(mut self, on: bool) -> Self {
+        self.default_heads = on;
         self
     }
 
@@ -132,8 +143,9 @@ impl EngineBuilder {
     pub fn build(mut self) -> Result<Engine, PipelineError> {
         let classifying = self.config.mode != Mode::Summarize;
         let method = self.config.summary_method();
-        let heads = if classifying {
-            load_heads(&self.heads)?
+        let candidates = if classifying {
+            let defaults = self.default_heads && self.taxonomy.is_none();
+            heads::load(&self.heads, &self.models, defaults)?
         } else {
             Vec::new()
         };
@@ -144,7 +156,7 @@ impl EngineBuilder {
         };
         let needs_encoder = match self.config.mode {
             Mode::Triage => true,
-            Mode::Classify => taxonomy.is_some() || heads.iter().any(Head::needs_embedding),
+            Mode::Classify => taxonomy.is_some() || candidates.iter().any(|c| c.needs_embedding()),
             Mode::Summarize => matches!(method, Some(Method::Extractive | Method::Abstractive)),
         };
         let encoder = match self.encoder.take() {
@@ -152,11 +164,11 @@ impl EngineBuilder {
             None if needs_encoder => Some(Arc::new(self.models.load_encoder()?)),
             None => None,
         };
-        if let Some(e) = &encoder {
-            for (path, h) in self.heads.iter().zip(&heads) {
-                h.check_encoder(path, e.model_id(), e.sha256())?;
-            }
-        }
+        let taxonomy_ref = taxonomy.as_ref().map(|t| TaxonomyRef {
+            name: t.name.clone(),
+            version: t.version.clone(),
+        });
+        let heads = heads::check(candidates, encoder.as_deref(), taxonomy_ref.as_ref())?;
         let generator = match method {
             Some(Method::Abstractive) => Some(Arc::new(Mutex::new(self.models.load_generator()?))),
             _ => None,
@@ -184,18 +196,6 @@ pub fn load_taxonomy(path: Option<&PathBuf>) -> Result<Taxonomy, PipelineError> 
         Some(p) => Taxonomy::load(p).map_err(PipelineError::from),
         None => Ok(Taxonomy::default_taxonomy()),
     }
-}
-
-fn load_heads(paths: &[PathBuf]) -> Result<Vec<Head>, PipelineError> {
-    paths
-        .iter()
-        .map(|p| {
-            Head::load(p).map_err(|source| PipelineError::Head {
-                path: p.clone(),
-                source,
-            })
-        })
-        .collect()
 }
 
 fn info(t: &Taxonomy) -> TaxonomyInfo {

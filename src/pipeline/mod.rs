@@ -19,6 +19,7 @@ mod builder;
 pub mod conversations;
 pub mod document;
 mod engine;
+mod heads;
 pub mod ingest;
 pub mod inspect;
 pub mod lanes;

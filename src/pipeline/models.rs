@@ -71,6 +71,17 @@ impl ModelSpec {
         })
     }
 
+    /// The default heads the manifest lists (role `heads`), verified; `None` when it lists
+    /// none.
+    pub fn default_heads(&self) -> Result<Option<ResolvedModel>, PipelineError> {
+        let store = self.store()?;
+        match store.resolve_default(Role::Heads) {
+            Ok(m) => Ok(Some(m)),
+            Err(crate::models::ModelError::Unknown { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The device.
     pub fn device(&self) -> Result<Device, PipelineError> {
         Ok(device_from_name(&self.device)?)
@@ -81,6 +92,7 @@ impl ModelSpec {
         let reference = match role {
             Role::Encoder => self.encoder.as_deref(),
             Role::Generator => self.generator.as_deref(),
+            Role::Heads => None,
         };
         let resolved = match reference {
             Some(r) => store.resolve(r),
