@@ -163,6 +163,16 @@ pub fn default_models_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/models"))
 }
 
+/// `--summary` of `triage`: `auto` is abstractive when the operator names a generator, else
+/// extractive (the default generator's summaries measure below extractive ones).
+pub fn default_summary(value: &str, models: &common::ModelArgs) -> Option<Method> {
+    match value {
+        "auto" if models.generator.is_some() => Some(Method::Abstractive),
+        "auto" => Some(Method::Extractive),
+        other => method_or_none(other),
+    }
+}
+
 /// A `--summary` value: a method, or `none` for no summary.
 pub fn method_or_none(value: &str) -> Option<Method> {
     <Method as clap::ValueEnum>::from_str(value, true).ok()

@@ -148,13 +148,17 @@ impl<'a> RecordWriter<'a> {
                     truncate(summary, 100)
                 ));
                 // Under the row: why it is urgent (its evidence), and the facts a reply needs.
-                let urgent = Self::label(r, "priority").is_some_and(|p| p.label == "urgent")
-                    || r.evidence.as_ref().is_some_and(|e| e.summary.urgent);
-                if let Some(e) = r.evidence.as_ref().filter(|_| urgent) {
+                // When the evidence says urgent but the decision is routine, say so: a person
+                // weighs the two.
+                let decided = Self::label(r, "priority").is_some_and(|p| p.label == "urgent");
+                let cued = r.evidence.as_ref().is_some_and(|e| e.summary.urgent);
+                if let Some(e) = r.evidence.as_ref().filter(|_| decided || cued) {
                     let why = if e.summary.evidence.is_empty() {
                         "no urgency cue found in the text: the model alone calls it urgent".into()
-                    } else {
+                    } else if decided {
                         e.line.clone()
+                    } else {
+                        format!("the model calls it routine, but {}", e.line)
                     };
                     line.push_str(&format!("\n{:<28} why: {}", "", truncate(&why, 150)));
                 }

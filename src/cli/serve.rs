@@ -215,7 +215,15 @@ impl ServeArgs {
         Ok(Settings {
             addr,
             http,
-            summary: self.summary.or(file.summary).unwrap_or(Method::Abstractive),
+            // Abstractive when a generator is named, else extractive (as `triage`).
+            summary: self
+                .summary
+                .or(file.summary)
+                .unwrap_or(if self.models.generator.is_some() {
+                    Method::Abstractive
+                } else {
+                    Method::Extractive
+                }),
             classifier,
         })
     }

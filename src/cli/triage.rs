@@ -35,8 +35,10 @@ pub struct TriageArgs {
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     format: Format,
     /// Summary method: abstractive (the generator, checked against the message), extractive
-    /// (central sentences chosen with the encoder), lead (the first sentences), or none.
-    #[arg(long, default_value = "abstractive", value_parser = ["abstractive", "extractive", "lead", "none"])]
+    /// (central sentences chosen with the encoder), lead (the first sentences), none, or auto:
+    /// abstractive when --generator names a generator, else extractive (with the default
+    /// 135M generator, extractive summaries measure better: README "Summaries").
+    #[arg(long, default_value = "auto", value_parser = ["auto", "abstractive", "extractive", "lead", "none"])]
     summary: String,
     #[command(flatten)]
     summary_options: SummaryArgs,
@@ -76,7 +78,7 @@ pub fn run(args: TriageArgs) -> anyhow::Result<Outcome> {
         anyhow::bail!("--resume works with --format jsonl only");
     }
 
-    let summary = super::method_or_none(&args.summary);
+    let summary = super::default_summary(&args.summary, &args.models);
     let limits = Limits {
         max_size: args.max_size,
         ..Limits::default()

@@ -110,7 +110,7 @@ impl Drop for Server {
 fn start_server(token: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mailroom"))
         .current_dir(crate::util::root())
-        .args(["serve", "--port", "0"])
+        .args(["serve", "--port", "0", "--summary", "abstractive"])
         .env("MAILROOM_TOKEN", token)
         .env_remove("MAILROOM_TOKEN_FILE")
         .env_remove("MAILROOM_BIND")
