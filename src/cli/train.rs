@@ -343,6 +343,7 @@ pub fn load(
             let precision = match e.precision() {
                 mailroom::models::Precision::F32 => "",
                 mailroom::models::Precision::Bf16 => "bf16",
+                mailroom::models::Precision::Int8 => "int8",
             };
             Some(EmbeddingCache::new(dir, e.sha256(), precision))
         }
