@@ -168,11 +168,7 @@ fn bench_encoder(enc: &Encoder, seconds: f64) -> anyhow::Result<EncoderReport> {
     })
 }
 
-fn bench_generator(
-    gen: &mut Generator,
-    args: &BenchArgs,
-    bandwidth: Option<f64>,
-) -> anyhow::Result<GeneratorReport> {
+fn bench_generator(gen: &mut Generator, args: &BenchArgs) -> anyhow::Result<GeneratorReport> {
     let ids = gen.tokenize(&filler())?;
     let need = args.depth + args.prompt_tokens.max(1);
     anyhow::ensure!(
@@ -228,8 +224,6 @@ fn bench_generator(
         runs += 1;
     }
     let decode_tok_s = decoded as f64 / decode_s;
-    let file_bytes = gen.file_bytes();
-    let limit = bandwidth.map(|gb_s| gb_s * 1e9 / file_bytes.max(1) as f64);
     Ok(GeneratorReport {
         id: gen.model_id().to_string(),
         sha256: gen.sha256().to_string(),
@@ -241,9 +235,9 @@ fn bench_generator(
         prompt_tok_s: (args.prompt_tokens.max(1) * runs) as f64 / prompt_s,
         new_tokens: decode_opts.max_new_tokens,
         decode_tok_s,
-        file_bytes,
-        decode_limit_tok_s: limit,
-        decode_share_of_limit: limit.map(|l| decode_tok_s / l),
+        file_bytes: gen.file_bytes(),
+        decode_limit_tok_s: None,
+        decode_share_of_limit: None,
     })
 }
 
@@ -371,19 +365,26 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
         .ok()
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(candle_core::utils::get_num_threads);
-    let bandwidth = read_bandwidth(args.bandwidth_mib, threads);
-    let generator = if args.no_generator {
+    let mut generator = if args.no_generator {
         None
     } else {
         let mut gen = args.models.load_generator()?;
-        Some(bench_generator(&mut gen, &args, bandwidth)?)
+        Some(bench_generator(&mut gen, &args)?)
     };
+    // Read before the bandwidth buffer exists: the models' peak, not the buffer's.
+    let peak_rss = peak_rss_mb();
+    let bandwidth = read_bandwidth(args.bandwidth_mib, threads);
+    if let (Some(g), Some(gb_s)) = (generator.as_mut(), bandwidth) {
+        let limit = gb_s * 1e9 / g.file_bytes.max(1) as f64;
+        g.decode_limit_tok_s = Some(limit);
+        g.decode_share_of_limit = Some(g.decode_tok_s / limit);
+    }
     let report = Report {
         mailroom_version: mailroom::VERSION,
         machine: machine(bandwidth),
         encoder,
         generator,
-        peak_rss_mb: peak_rss_mb(),
+        peak_rss_mb: peak_rss,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
