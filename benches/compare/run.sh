@@ -4,6 +4,9 @@
 #
 #   benches/compare/run.sh [THREADS] [REPEATS]     (default: all cores, 3 repeats)
 #   COMPARE_ONLY=encoder benches/compare/run.sh 2 5   (mailroom's encoder against torch only)
+#   DEPTHS="0 256 1024" (default) sets the contexts the generator is measured after, as
+#   `llama-bench -d`: the prompt rate is 256 tokens read after that many, the decode rate 64
+#   tokens generated after that many.
 #
 # The sides run back to back, REPEATS times interleaved, and report.py prints the median of each
 # figure, so a busy machine hurts every side alike; the load average is printed with the report.
@@ -19,6 +22,7 @@ root="$(cd "$here/../.." && pwd)"
 threads="${1:-$(nproc)}"
 repeats="${2:-3}"
 only="${COMPARE_ONLY:-all}"
+depths="${DEPTHS:-0 256 1024}"
 scratch="${COMPARE_DIR:-/tmp/mailroom-compare}"
 mkdir -p "$scratch"
 gguf="$root/models/smollm2-135m-instruct-q4_1/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -60,7 +64,14 @@ for r in $(seq "$repeats"); do
     "$root/target/release/mailroom" --cpu-threads "$threads" bench --json $gen_flag \
         --prompt-tokens 256 --new-tokens 64 > "$runs/mailroom-$r.json"
     if [ "$only" != encoder ]; then
-        "$scratch/llama-bench" -m "$gguf" -t "$threads" -p 256 -n 64 -r 3 -o json > "$runs/llama-$r.json"
+        for d in $depths; do
+            [ "$d" = 0 ] && continue
+            "$root/target/release/mailroom" --threads "$threads" bench --json --no-encoder \
+                --bandwidth-mib 0 --depth "$d" --prompt-tokens 256 --new-tokens 64 \
+                > "$runs/mailroom_d$d-$r.json"
+        done
+        "$scratch/llama-bench" -m "$gguf" -t "$threads" -p 256 -n 64 -d "$(echo $depths | tr ' ' ,)" \
+            -r 3 -o json > "$runs/llama-$r.json"
     fi
     "$scratch/venv/bin/python" "$here/st_bench.py" "$encoder" "$threads" > "$runs/torch-$r.json"
 done

@@ -1,6 +1,12 @@
 //! `mailroom bench [--json]`: how fast the models run on this machine, with deterministic inputs
 //! and warm-up runs excluded. Speed goals are ratios against baselines measured in the same run
 //! (`benches/compare/`); this command supplies mailroom's side.
+//!
+//! The generator figures follow `llama-bench`: the prompt rate is `--prompt-tokens` read after
+//! `--depth` tokens of context, the decode rate `--new-tokens` generated one at a time after
+//! `--depth` tokens. The machine's read bandwidth (a STREAM-like sum over a buffer far larger
+//! than the caches, on the generator's threads) gives the decode rate's ceiling for the model
+//! file, and the report gives decode as a share of it.
 
 use std::time::Instant;
 
@@ -27,6 +33,12 @@ pub struct BenchArgs {
     /// New tokens for the generator measurement.
     #[arg(long, default_value_t = 64)]
     new_tokens: usize,
+    /// Tokens of context before the measured prompt and decode (as `llama-bench -d`).
+    #[arg(long, default_value_t = 0)]
+    depth: usize,
+    /// MiB of memory the bandwidth measurement reads (0 skips it).
+    #[arg(long, default_value_t = 512)]
+    bandwidth_mib: usize,
     /// Skip the generator.
     #[arg(long)]
     no_generator: bool,
@@ -52,6 +64,8 @@ struct Machine {
     cpu_features: Vec<&'static str>,
     build_target_features: Vec<&'static str>,
     profile: &'static str,
+    /// GB/s read by `threads` threads summing a buffer far larger than the caches.
+    read_bandwidth_gb_s: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -80,10 +94,18 @@ struct GeneratorReport {
     weights: mailroom::models::WeightFormat,
     backend: String,
     load_ms: f64,
+    /// Tokens of context before the prompt and the decode.
+    depth: usize,
     prompt_tokens: usize,
     prompt_tok_s: f64,
     new_tokens: usize,
     decode_tok_s: f64,
+    /// Bytes of the GGUF file (what decoding one token reads, near enough).
+    file_bytes: u64,
+    /// The decode rate the read bandwidth allows for the file: bandwidth / file size.
+    decode_limit_tok_s: Option<f64>,
+    /// `decode_tok_s / decode_limit_tok_s`.
+    decode_share_of_limit: Option<f64>,
 }
 
 /// A deterministic, varied English text (no randomness: the same tokens every run).
@@ -148,43 +170,115 @@ fn bench_encoder(enc: &Encoder, seconds: f64) -> anyhow::Result<EncoderReport> {
 
 fn bench_generator(gen: &mut Generator, args: &BenchArgs) -> anyhow::Result<GeneratorReport> {
     let ids = gen.tokenize(&filler())?;
-    anyhow::ensure!(ids.len() >= args.prompt_tokens, "filler text too short");
-    let prompt = &ids[..args.prompt_tokens];
-    let opts = GenOpts {
-        max_new_tokens: args.new_tokens,
+    let need = args.depth + args.prompt_tokens.max(1);
+    anyhow::ensure!(
+        need + args.new_tokens < gen.context_len(),
+        "depth {} + {} prompt + {} new tokens do not fit the context of {}",
+        args.depth,
+        args.prompt_tokens,
+        args.new_tokens,
+        gen.context_len()
+    );
+    // The filler's tokens, repeated as far as needed: the same ids every run.
+    let context: Vec<u32> = ids.iter().cycle().take(need).copied().collect();
+    let depth = args.depth;
+    let prompt_opts = GenOpts {
+        max_new_tokens: 1,
         ignore_eos: true,
         ..GenOpts::default()
     };
-    // Every run computes its whole prompt: the cached prefix of the previous run is dropped.
-    gen.clear_cache();
-    gen.generate(prompt, &opts)?; // warm-up
+    let decode_opts = GenOpts {
+        max_new_tokens: args.new_tokens.max(2),
+        ignore_eos: true,
+        ..GenOpts::default()
+    };
+    // One repetition: the depth (untimed), the prompt after it, then decoding after the depth
+    // (the depth's keys and values reused from the cache, the prompt's dropped).
+    let once = |gen: &mut Generator| -> anyhow::Result<(f64, f64, usize)> {
+        gen.clear_cache();
+        if depth > 0 {
+            gen.generate(&context[..depth], &prompt_opts)?;
+        }
+        let p = gen.generate(&context, &prompt_opts)?;
+        anyhow::ensure!(
+            p.reused_tokens == depth,
+            "--depth needs a generator that keeps its cache between calls (the own forward)"
+        );
+        let d = gen.generate(&context[..depth + 1], &decode_opts)?;
+        // The first new token comes out of the prompt pass.
+        Ok((
+            p.prompt_ms / 1e3,
+            d.decode_ms / 1e3,
+            d.tokens.len().saturating_sub(1),
+        ))
+    };
+    once(gen)?; // warm-up
     let (mut prompt_s, mut decode_s, mut decoded) = (0.0, 0.0, 0usize);
     let start = Instant::now();
     let mut runs = 0;
     while runs < 2 || start.elapsed().as_secs_f64() < args.seconds {
-        gen.clear_cache();
-        let g = gen.generate(prompt, &opts)?;
-        prompt_s += g.prompt_ms / 1e3;
-        decode_s += g.decode_ms / 1e3;
-        // The first new token comes out of the prompt pass.
-        decoded += g.tokens.len().saturating_sub(1);
+        let (p, d, n) = once(gen)?;
+        prompt_s += p;
+        decode_s += d;
+        decoded += n;
         runs += 1;
     }
+    let decode_tok_s = decoded as f64 / decode_s;
     Ok(GeneratorReport {
         id: gen.model_id().to_string(),
         sha256: gen.sha256().to_string(),
         weights: gen.weight_format(),
         backend: gen.implementation(),
         load_ms: gen.load_ms(),
-        prompt_tokens: args.prompt_tokens,
-        prompt_tok_s: (args.prompt_tokens * runs) as f64 / prompt_s,
-        new_tokens: args.new_tokens,
-        decode_tok_s: decoded as f64 / decode_s,
+        depth,
+        prompt_tokens: args.prompt_tokens.max(1),
+        prompt_tok_s: (args.prompt_tokens.max(1) * runs) as f64 / prompt_s,
+        new_tokens: decode_opts.max_new_tokens,
+        decode_tok_s,
+        file_bytes: gen.file_bytes(),
+        decode_limit_tok_s: None,
+        decode_share_of_limit: None,
     })
 }
 
+/// GB/s that `threads` threads read summing `mib` MiB of f32 (each thread its own part), the
+/// best of five passes after one that faults the pages in.
+fn read_bandwidth(mib: usize, threads: usize) -> Option<f64> {
+    if mib == 0 {
+        return None;
+    }
+    let threads = threads.max(1);
+    let buf: Vec<f32> = (0..mib * 1024 * 256).map(|i| (i % 7) as f32).collect();
+    let part = buf.len().div_ceil(threads);
+    let pass = || {
+        let start = Instant::now();
+        let total: f32 = std::thread::scope(|s| {
+            let handles: Vec<_> = buf.chunks(part).map(|c| s.spawn(move || sum(c))).collect();
+            handles.into_iter().map(|h| h.join().unwrap_or(0.0)).sum()
+        });
+        std::hint::black_box(total);
+        start.elapsed().as_secs_f64()
+    };
+    pass();
+    let best = (0..5).map(|_| pass()).fold(f64::INFINITY, f64::min);
+    Some((buf.len() * 4) as f64 / best / 1e9)
+}
+
+/// A sum the compiler vectorises (16 independent lanes).
+fn sum(xs: &[f32]) -> f32 {
+    let mut acc = [0f32; 16];
+    let chunks = xs.chunks_exact(16);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for (a, x) in acc.iter_mut().zip(c) {
+            *a += x;
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
 /// The machine: CPU model, cores, SIMD features, and what this binary was compiled for.
-fn machine() -> Machine {
+fn machine(read_bandwidth_gb_s: Option<f64>) -> Machine {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -247,6 +341,7 @@ fn machine() -> Machine {
         } else {
             "release"
         },
+        read_bandwidth_gb_s,
     }
 }
 
@@ -266,18 +361,30 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
         let enc = args.models.load_encoder()?;
         Some(bench_encoder(&enc, args.seconds)?)
     };
-    let generator = if args.no_generator {
+    let threads = std::env::var("CANDLE_NUM_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(candle_core::utils::get_num_threads);
+    let mut generator = if args.no_generator {
         None
     } else {
         let mut gen = args.models.load_generator()?;
         Some(bench_generator(&mut gen, &args)?)
     };
+    // Read before the bandwidth buffer exists: the models' peak, not the buffer's.
+    let peak_rss = peak_rss_mb();
+    let bandwidth = read_bandwidth(args.bandwidth_mib, threads);
+    if let (Some(g), Some(gb_s)) = (generator.as_mut(), bandwidth) {
+        let limit = gb_s * 1e9 / g.file_bytes.max(1) as f64;
+        g.decode_limit_tok_s = Some(limit);
+        g.decode_share_of_limit = Some(g.decode_tok_s / limit);
+    }
     let report = Report {
         mailroom_version: mailroom::VERSION,
-        machine: machine(),
+        machine: machine(bandwidth),
         encoder,
         generator,
-        peak_rss_mb: peak_rss_mb(),
+        peak_rss_mb: peak_rss,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -298,6 +405,9 @@ fn print_table(r: &Report) {
         m.cpu_features.join(" "),
         m.build_target_features.join(" ")
     );
+    if let Some(bw) = m.read_bandwidth_gb_s {
+        println!("read bandwidth: {bw:.1} GB/s");
+    }
     if let Some(e) = &r.encoder {
         println!(
             "\nencoder {} ({} dense layers, load {:.0} ms)",
@@ -314,13 +424,20 @@ fn print_table(r: &Report) {
             g.id, g.weights, g.backend, g.load_ms
         );
         println!(
-            "  prompt  {:>4} tokens: {:>8.1} tok/s",
-            g.prompt_tokens, g.prompt_tok_s
+            "  prompt  {:>4} tokens after {}: {:>8.1} tok/s",
+            g.prompt_tokens, g.depth, g.prompt_tok_s
         );
         println!(
-            "  decode  {:>4} tokens: {:>8.1} tok/s",
-            g.new_tokens, g.decode_tok_s
+            "  decode  {:>4} tokens after {}: {:>8.1} tok/s",
+            g.new_tokens, g.depth, g.decode_tok_s
         );
+        if let (Some(limit), Some(share)) = (g.decode_limit_tok_s, g.decode_share_of_limit) {
+            println!(
+                "  decode limit for {:.0} MB at that bandwidth: {limit:.0} tok/s ({:.0} % reached)",
+                g.file_bytes as f64 / 1e6,
+                share * 100.0
+            );
+        }
     }
     if let Some(rss) = r.peak_rss_mb {
         println!("\npeak RSS: {rss:.0} MB");

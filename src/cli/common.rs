@@ -33,8 +33,8 @@ pub struct ModelArgs {
     #[arg(long)]
     pub native_weights: bool,
     /// Encoder dense-layer precision on the CPU: auto (bf16 where the CPU has AVX-512 BF16,
-    /// else f32), f32, or bf16.
-    #[arg(long, env = "MAILROOM_ENCODER_PRECISION", default_value = "auto", value_parser = ["auto", "f32", "bf16"])]
+    /// else f32), f32, bf16, or int8 (AVX-512 VNNI).
+    #[arg(long, env = "MAILROOM_ENCODER_PRECISION", default_value = "auto", value_parser = ["auto", "f32", "bf16", "int8"])]
     pub encoder_precision: String,
     /// Generator implementation: `own` (mailroom's kernels where the model is supported, else
     /// candle) or `candle`.
@@ -78,6 +78,7 @@ impl ModelArgs {
             encoder_precision: match self.encoder_precision.as_str() {
                 "f32" => Some(Precision::F32),
                 "bf16" => Some(Precision::Bf16),
+                "int8" => Some(Precision::Int8),
                 _ => None,
             },
             generator_implementation: match self.backend {

@@ -93,6 +93,7 @@ pub fn load(
             let precision = match e.precision() {
                 Precision::F32 => "",
                 Precision::Bf16 => "bf16",
+                Precision::Int8 => "int8",
             };
             Some(EmbeddingCache::new(dir, e.sha256(), precision))
         }

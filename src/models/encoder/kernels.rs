@@ -1,6 +1,6 @@
 //! CPU kernels for the encoder's own BERT forward (`bert_own`): dense layers (`y = x·Wᵀ + b`) in
-//! f32 (the `gemm` crate, any CPU) or in bf16 with f32 accumulation (AVX-512 BF16 `vdpbf16ps`,
-//! chosen at run time), and the element-wise pieces (exp, erf GELU, layer norm, softmax) written so
+//! f32 (the `gemm` crate, any CPU), in bf16 with f32 accumulation (AVX-512 BF16 `vdpbf16ps`,
+//! chosen at run time) or in int8 ([`super::int8`], AVX-512 VNNI), and the element-wise pieces (exp, erf GELU, layer norm, softmax) written so
 //! the compiler vectorises them.
 //!
 //! Every output element is computed by one thread in a fixed order, so results do not depend on
@@ -17,6 +17,10 @@ pub enum Precision {
     /// Weights and dense-layer inputs rounded to bf16, products accumulated in f32
     /// (AVX-512 BF16 CPUs only). Attention, layer norm, GELU and pooling stay f32.
     Bf16,
+    /// Weights quantised to int8 per output row, dense-layer inputs to int8 per token and run of
+    /// 64 input channels, products accumulated in i32 (AVX-512 VNNI CPUs only). Attention, layer norm, GELU and pooling
+    /// stay f32.
+    Int8,
 }
 
 impl Precision {
@@ -25,6 +29,7 @@ impl Precision {
         match self {
             Precision::F32 => true,
             Precision::Bf16 => bf16_supported(),
+            Precision::Int8 => super::int8::supported(),
         }
     }
 
@@ -43,6 +48,7 @@ impl std::fmt::Display for Precision {
         f.write_str(match self {
             Precision::F32 => "f32",
             Precision::Bf16 => "bf16",
+            Precision::Int8 => "int8",
         })
     }
 }
@@ -92,6 +98,8 @@ enum Weights {
     /// bf16 in panels of 64 output columns: `[n/64][k/2][64][2]`, so that one k-pair of a panel is
     /// four consecutive registers of (column, k-pair) lanes for `vdpbf16ps`.
     Bf16Panels(Vec<u16>),
+    /// int8 panels for `vpdpbusd` (see [`super::int8`]).
+    Int8(super::int8::Int8Weights),
 }
 
 impl Dense {
@@ -106,6 +114,8 @@ impl Dense {
             && k.is_multiple_of(2)
         {
             Weights::Bf16Panels(pack_bf16(&w, n, k))
+        } else if precision == Precision::Int8 && super::int8::fits(n, k) {
+            Weights::Int8(super::int8::Int8Weights::new(&w, n, k))
         } else {
             Weights::F32(w)
         };
@@ -157,6 +167,11 @@ impl Dense {
                         #[cfg(not(target_arch = "x86_64"))]
                         let _ = (xb, p);
                     });
+            }
+            Weights::Int8(q) => {
+                y.par_chunks_mut(rows * n)
+                    .zip(x.par_chunks(rows * k))
+                    .for_each(|(yc, xc)| q.forward(xc, &self.bias, yc));
             }
         }
     }

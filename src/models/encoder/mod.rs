@@ -7,6 +7,8 @@
 //! mean-pooled hidden states, one implementation per file:
 //! - [`bert_own`]: mailroom's own BERT forward for the CPU (on the SIMD [`kernels`]);
 //! - [`bert_candle`]: candle-transformers' BERT, for GPU devices.
+//!
+//! The own forward's dense layers compute in f32, bf16 or int8 ([`Precision`]).
 
 use std::path::Path;
 use std::time::Instant;
@@ -17,6 +19,9 @@ use tokenizers::Tokenizer;
 
 mod bert_candle;
 mod bert_own;
+// The int8 dense layers' VNNI intrinsics, each with its safety argument.
+#[allow(unsafe_code)]
+mod int8;
 // The encoder's SIMD intrinsics and gemm call, each with its safety argument.
 #[allow(unsafe_code)]
 mod kernels;

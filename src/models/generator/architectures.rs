@@ -32,12 +32,12 @@ pub const ARCHITECTURES: &[Architecture] = &[
     },
     Architecture {
         name: "qwen2",
-        own: None,
+        own: Some(own::qwen2::load),
         candle: candle::qwen2,
     },
     Architecture {
         name: "qwen3",
-        own: None,
+        own: Some(own::qwen3::load),
         candle: candle::qwen3,
     },
     Architecture {

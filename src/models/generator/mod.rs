@@ -49,6 +49,7 @@ pub struct Generator {
     context: usize,
     id: String,
     sha256: String,
+    file_bytes: u64,
     format: WeightFormat,
     load_ms: f64,
 }
@@ -92,6 +93,7 @@ impl Generator {
             })?;
         let path = &weights.path;
         let file = File::open(path).map_err(|e| ModelError::io(path, e))?;
+        let file_bytes = file.metadata().map_err(|e| ModelError::io(path, e))?.len();
         let mut reader = BufReader::new(file);
         let content = Content::read(&mut reader)
             .map_err(|e| ModelError::invalid(path, format!("not a readable GGUF file: {e}")))?;
@@ -125,6 +127,7 @@ impl Generator {
             context,
             id: model.id.clone(),
             sha256: weights.sha256.clone(),
+            file_bytes,
             format,
             load_ms,
         })
@@ -148,6 +151,11 @@ impl Generator {
     /// The SHA-256 of the GGUF file.
     pub fn sha256(&self) -> &str {
         &self.sha256
+    }
+
+    /// Bytes of the GGUF file.
+    pub fn file_bytes(&self) -> u64 {
+        self.file_bytes
     }
 
     /// The GGUF architecture name.

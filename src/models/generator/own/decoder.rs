@@ -6,9 +6,10 @@
 //! One forward is one pool job; per layer the threads split the rows of each matrix (so every
 //! output value is computed by one thread in a fixed order: the result does not depend on the
 //! thread count) and the (token, head) pairs of attention, and meet at barriers in between.
-//! The KV cache is f32 and remembers which tokens it holds, so a prompt that starts like the
-//! previous one (the same system prompt) only computes its new tokens.
+//! The KV cache ([`super::attention`]) is f16 and remembers which tokens it holds, so a prompt
+//! that starts like the previous one (the same system prompt) only computes its new tokens.
 
+use super::attention::{self, chunk_partials, combine, partial_len, KvCache, LayerCache, Work};
 use super::pool::{share, Barrier, Pool};
 use super::quant::{matmul_rows, Kernel, QActs, QMatrix, RawActs, Unsupported, BLOCK};
 use crate::models::generator::model::LanguageModel;
@@ -35,6 +36,24 @@ pub struct Config {
     pub eps: f32,
     /// RoPE frequency base.
     pub rope_base: f32,
+    /// Which elements of a head RoPE rotates together.
+    pub rope: Rope,
+}
+
+/// How rotary embeddings pair the elements of a head (llama.cpp's rope types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rope {
+    /// Neighbours `(2i, 2i + 1)`: GGUF llama files (their Q and K rows are permuted for it).
+    Pairs,
+    /// The two halves, `(i, i + head_dim / 2)` ("NeoX"): qwen2, qwen3, gemma3.
+    Halves,
+}
+
+impl Config {
+    /// Width of the query rows and of the attention output (`heads * head_dim`).
+    pub fn q_dim(&self) -> usize {
+        self.heads * self.head_dim
+    }
 }
 
 /// The weights of one transformer block.
@@ -43,6 +62,10 @@ pub struct Layer {
     pub attn_norm: Vec<f32>,
     /// Q, K and V stacked.
     pub qkv: QMatrix,
+    /// Biases of Q, K and V, stacked likewise (qwen2).
+    pub qkv_bias: Option<Vec<f32>>,
+    /// RMS norms of each query and each key head before RoPE (qwen3).
+    pub qk_norm: Option<(Vec<f32>, Vec<f32>)>,
     /// Attention output projection.
     pub wo: QMatrix,
     /// RMS norm before the feed-forward.
@@ -80,8 +103,8 @@ struct Scratch {
     h: Vec<f32>,
     g: Vec<f32>,
     logits: Vec<f32>,
-    /// Attention scores, one row per thread.
-    scores: Vec<f32>,
+    /// Attention partials when one token's chunks are spread over the threads.
+    parts: Vec<f32>,
 }
 
 /// A decoder-only transformer on the own kernels.
@@ -93,9 +116,8 @@ pub struct Decoder {
     layers: Vec<Layer>,
     kernel: Kernel,
     pool: Pool,
-    /// Per layer: keys and values, `[position][kv_heads * head_dim]`.
-    k_cache: Vec<Vec<f32>>,
-    v_cache: Vec<Vec<f32>>,
+    /// Keys and values of the cached tokens.
+    kv: KvCache,
     /// The tokens whose keys and values the cache holds, in order.
     cached: Vec<u32>,
     /// `cos`, `sin` per position and frequency.
@@ -176,12 +198,21 @@ impl Decoder {
             out_norm,
             layers,
         } = weights;
-        let (dim, kv) = (cfg.dim, cfg.kv_heads * cfg.head_dim);
+        let (dim, kv, qd, hd) = (
+            cfg.dim,
+            cfg.kv_heads * cfg.head_dim,
+            cfg.q_dim(),
+            cfg.head_dim,
+        );
         for l in &layers {
-            let shapes_ok = l.qkv.rows() == dim + 2 * kv
+            let shapes_ok = l.qkv.rows() == qd + 2 * kv
                 && l.qkv.cols() == dim
                 && l.wo.rows() == dim
-                && l.wo.cols() == dim
+                && l.wo.cols() == qd
+                && l.qkv_bias.as_ref().is_none_or(|b| b.len() == qd + 2 * kv)
+                && l.qk_norm
+                    .as_ref()
+                    .is_none_or(|(q, k)| q.len() == hd && k.len() == hd)
                 && l.gate.rows() == cfg.ff
                 && l.up.rows() == cfg.ff
                 && l.gate.cols() == dim
@@ -214,7 +245,7 @@ impl Decoder {
             )));
         }
         let n_layers = cfg.layers;
-        let scratch = Scratch::new(&cfg, 1, threads.max(1), 0);
+        let scratch = Scratch::new(&cfg, 1, threads.max(1));
         Ok(Decoder {
             embed,
             output,
@@ -222,8 +253,7 @@ impl Decoder {
             layers,
             kernel,
             pool: Pool::new(threads),
-            k_cache: vec![Vec::new(); n_layers],
-            v_cache: vec![Vec::new(); n_layers],
+            kv: KvCache::new(n_layers, cfg.kv_heads, cfg.head_dim),
             cached: Vec::new(),
             rope: Vec::new(),
             scratch,
@@ -244,13 +274,7 @@ impl Decoder {
         let n = tokens.len();
         let end = pos0 + n;
         let kv = cfg.kv_heads * cfg.head_dim;
-        for (k, v) in self.k_cache.iter_mut().zip(self.v_cache.iter_mut()) {
-            if k.len() < end * kv {
-                let cap = (end * kv).next_power_of_two().max(256 * kv);
-                k.resize(cap, 0.0);
-                v.resize(cap, 0.0);
-            }
-        }
+        self.kv.reserve(end);
         let half = cfg.head_dim / 2;
         while self.rope.len() < end * half {
             let p = self.rope.len() / half;
@@ -260,8 +284,18 @@ impl Decoder {
             self.rope.push((angle.cos(), angle.sin()));
         }
         let threads = self.pool.threads();
-        if self.scratch.tokens < n || self.scratch.scores.len() < threads * end {
-            self.scratch = Scratch::new(&cfg, n.max(self.scratch.tokens), threads, end);
+        if self.scratch.tokens < n {
+            self.scratch = Scratch::new(&cfg, n, threads);
+        }
+        // Few (token, kv head) pairs to go round the threads (decoding): spread each token's
+        // position chunks over them, combining after a barrier. Either way the same bits.
+        let group = cfg.heads / cfg.kv_heads;
+        let pl = partial_len(cfg.head_dim);
+        let max_chunks = attention::chunks(end);
+        let split = n * cfg.kv_heads < 4 * threads;
+        let parts_len = n * cfg.kv_heads * max_chunks * group * pl;
+        if split && self.scratch.parts.len() < parts_len {
+            self.scratch.parts.resize(parts_len, 0.0);
         }
         for (t, &id) in tokens.iter().enumerate() {
             self.embed.dequantize_row(
@@ -277,22 +311,12 @@ impl Decoder {
         let h = Shared(s.h.as_mut_ptr());
         let g = Shared(s.g.as_mut_ptr());
         let logits = Shared(s.logits.as_mut_ptr());
-        let scores = Shared(s.scores.as_mut_ptr());
-        let scores_len = s.scores.len() / threads;
+        let parts = Shared(s.parts.as_mut_ptr());
         let (aq_raw, hq_raw) = (s.aq.raw(), s.hq.raw());
         let xq_raw: Vec<RawActs> = s.xq.iter_mut().map(|a| a.raw()).collect();
         let xq: Vec<ActsRef> = s.xq.iter().map(|a| ActsRef(a)).collect();
         let (aq, hq) = (ActsRef(&s.aq), ActsRef(&s.hq));
-        let k_cache: Vec<Shared> = self
-            .k_cache
-            .iter_mut()
-            .map(|c| Shared(c.as_mut_ptr()))
-            .collect();
-        let v_cache: Vec<Shared> = self
-            .v_cache
-            .iter_mut()
-            .map(|c| Shared(c.as_mut_ptr()))
-            .collect();
+        let caches: Vec<LayerCache> = (0..cfg.layers).map(|l| self.kv.layer(l)).collect();
         let layers = &self.layers;
         let rope = &self.rope;
         let kernel = self.kernel;
@@ -303,9 +327,11 @@ impl Decoder {
             let (my_xq_raw, my_xq) = (xq_raw[tid], xq[tid]);
             // This thread's normed row, reused for every token and layer.
             let mut normed = vec![0f32; cfg.dim];
-            let (dim, hd) = (cfg.dim, cfg.head_dim);
-            let qkv_w = dim + 2 * kv;
-            let group = cfg.heads / cfg.kv_heads;
+            // This thread's attention buffers and (unsplit) partials.
+            let mut work = Work::new(cfg.head_dim, group);
+            let mut local = vec![0f32; if split { 0 } else { max_chunks * group * pl }];
+            let (dim, hd, qd) = (cfg.dim, cfg.head_dim, cfg.q_dim());
+            let qkv_w = qd + 2 * kv;
             let scale = 1.0 / (hd as f32).sqrt();
             // SAFETY (whole job): every write below goes to a range owned by this thread in the
             // current step (its tokens, rows or heads from `share`), and every read of data
@@ -318,64 +344,96 @@ impl Decoder {
                         rms_norm(x.read(t * dim, dim), &layer.attn_norm, cfg.eps, &mut normed);
                         my_xq_raw.set_blocks(t, &normed, 0);
                     }
-                    // 2. Q, K, V: rows split (in whole heads' pairs); RoPE (neighbouring pairs,
-                    //    GGUF llama's layout) on this thread's query and key rows; its key and
-                    //    value rows into the cache.
-                    let rows = share(qkv_w, tid, threads, 16);
-                    matmul_rows(
-                        kernel,
-                        &layer.qkv,
-                        my_xq.get(),
-                        n,
-                        rows.clone(),
-                        |t, r, v| qkv.set(t * qkv_w + r, v),
-                    );
+                    // 2. Q, K, V: rows split in whole heads; bias, QK norm and RoPE on this
+                    //    thread's query and key heads; its key and value rows into the cache.
+                    let rows = share(qkv_w, tid, threads, hd);
+                    let store = |t: usize, r: usize, v: f32| qkv.set(t * qkv_w + r, v);
+                    match &layer.qkv_bias {
+                        Some(b) => matmul_rows(
+                            kernel,
+                            &layer.qkv,
+                            my_xq.get(),
+                            n,
+                            rows.clone(),
+                            |t, r, v| store(t, r, v + b[r]),
+                        ),
+                        None => {
+                            matmul_rows(kernel, &layer.qkv, my_xq.get(), n, rows.clone(), store)
+                        }
+                    }
                     for t in 0..n {
                         let p = pos0 + t;
                         let cs = &rope[p * hd / 2..(p + 1) * hd / 2];
-                        let rot = rows.start..rows.end.min(dim + kv);
-                        if !rot.is_empty() {
-                            let part = qkv.slice(t * qkv_w + rot.start, rot.len());
-                            for (i, pair) in part.chunks_exact_mut(2).enumerate() {
-                                let (c, s) = cs[((rot.start + 2 * i) % hd) / 2];
-                                let (a, b) = (pair[0], pair[1]);
-                                pair[0] = a * c - b * s;
-                                pair[1] = a * s + b * c;
+                        for start in (rows.start..rows.end.min(qd + kv)).step_by(hd) {
+                            let head = qkv.slice(t * qkv_w + start, hd);
+                            if let Some((qn, kn)) = &layer.qk_norm {
+                                let w = if start < qd { qn } else { kn };
+                                rms_norm_in_place(head, w, cfg.eps);
                             }
+                            rotate(head, cs, cfg.rope);
                         }
-                        for (cache, lo) in [(&k_cache[l], dim), (&v_cache[l], dim + kv)] {
+                        for (value, lo) in [(false, qd), (true, qd + kv)] {
                             let r = rows.start.max(lo)..rows.end.min(lo + kv);
                             if !r.is_empty() {
-                                cache
-                                    .slice(p * kv + r.start - lo, r.len())
-                                    .copy_from_slice(qkv.read(t * qkv_w + r.start, r.len()));
+                                let x = qkv.read(t * qkv_w + r.start, r.len());
+                                caches[l].store(value, p, r.start - lo, x);
                             }
                         }
                     }
                     barrier.wait();
-                    // 4. Attention: (token, head) pairs dealt round-robin (later tokens attend to more
-                    //    positions); each quantises its own output.
-                    let sc = scores.slice(tid * scores_len, scores_len);
-                    for unit in (tid..n * cfg.heads).step_by(threads) {
-                        let (t, hh) = (unit / cfg.heads, unit % cfg.heads);
-                        let p = pos0 + t;
-                        let q = qkv.read(t * qkv_w + hh * hd, hd);
-                        let kvh = hh / group;
-                        let keys = k_cache[l].read(0, (p + 1) * kv);
-                        let values = v_cache[l].read(0, (p + 1) * kv);
-                        let out = attn.slice(t * dim + hh * hd, hd);
-                        attend(
-                            q,
-                            keys,
-                            values,
-                            kv,
-                            kvh * hd,
-                            p + 1,
-                            scale,
-                            &mut sc[..p + 1],
-                            out,
-                        );
-                        aq_raw.set_blocks(t, out, hh * hd / BLOCK);
+                    // 4. Attention, quantised per head for the output projection.
+                    let cache = &caches[l];
+                    let (heads, kvh_n) = (cfg.heads, cfg.kv_heads);
+                    let gpl = group * pl;
+                    if split {
+                        // Units (token, kv head, chunk) round-robin; partials to the shared
+                        // scratch `[token][kv head][chunk][group][partial]`; then (token, head).
+                        let mut unit = 0;
+                        for t in 0..n {
+                            let len = pos0 + t + 1;
+                            for kvh in 0..kvh_n {
+                                for c in 0..attention::chunks(len) {
+                                    if unit % threads == tid {
+                                        let q = qkv.read(t * qkv_w + kvh * group * hd, group * hd);
+                                        let base = ((t * kvh_n + kvh) * max_chunks + c) * gpl;
+                                        let out = parts.slice(base, gpl);
+                                        chunk_partials(
+                                            cache, kvh, c, len, q, scale, &mut work, out,
+                                        );
+                                    }
+                                    unit += 1;
+                                }
+                            }
+                        }
+                        barrier.wait();
+                        for unit in (tid..n * heads).step_by(threads) {
+                            let (t, hh) = (unit / heads, unit % heads);
+                            let (kvh, g) = (hh / group, hh % group);
+                            let nc = attention::chunks(pos0 + t + 1);
+                            let base = (t * kvh_n + kvh) * max_chunks * gpl + g * pl;
+                            let out = attn.slice(t * qd + hh * hd, hd);
+                            combine(parts.read(base, nc * gpl - g * pl), nc, gpl, out);
+                            aq_raw.set_blocks(t, out, hh * hd / BLOCK);
+                        }
+                    } else {
+                        // Units (token, kv head) round-robin (later tokens attend to more
+                        // positions), each over all its chunks.
+                        for unit in (tid..n * kvh_n).step_by(threads) {
+                            let (t, kvh) = (unit / kvh_n, unit % kvh_n);
+                            let len = pos0 + t + 1;
+                            let nc = attention::chunks(len);
+                            let q = qkv.read(t * qkv_w + kvh * group * hd, group * hd);
+                            for c in 0..nc {
+                                let out = &mut local[c * gpl..(c + 1) * gpl];
+                                chunk_partials(cache, kvh, c, len, q, scale, &mut work, out);
+                            }
+                            for g in 0..group {
+                                let hh = kvh * group + g;
+                                let out = attn.slice(t * qd + hh * hd, hd);
+                                combine(&local[g * pl..nc * gpl], nc, gpl, out);
+                                aq_raw.set_blocks(t, out, hh * hd / BLOCK);
+                            }
+                        }
                     }
                     barrier.wait();
                     // 5. Output projection added to the residual: rows split.
@@ -464,20 +522,50 @@ impl LanguageModel for Decoder {
 }
 
 impl Scratch {
-    fn new(cfg: &Config, tokens: usize, threads: usize, positions: usize) -> Self {
+    fn new(cfg: &Config, tokens: usize, threads: usize) -> Self {
         let kv = cfg.kv_heads * cfg.head_dim;
         Scratch {
             tokens,
             x: vec![0.0; tokens * cfg.dim],
             xq: (0..threads).map(|_| QActs::new(tokens, cfg.dim)).collect(),
-            qkv: vec![0.0; tokens * (cfg.dim + 2 * kv)],
-            attn: vec![0.0; tokens * cfg.dim],
-            aq: QActs::new(tokens, cfg.dim),
+            qkv: vec![0.0; tokens * (cfg.q_dim() + 2 * kv)],
+            attn: vec![0.0; tokens * cfg.q_dim()],
+            aq: QActs::new(tokens, cfg.q_dim()),
             hq: QActs::new(tokens, cfg.ff),
             h: vec![0.0; tokens * cfg.ff],
             g: vec![0.0; tokens * cfg.ff],
             logits: vec![0.0; cfg.vocab],
-            scores: vec![0.0; threads * positions.next_power_of_two().max(256)],
+            parts: Vec::new(),
+        }
+    }
+}
+
+/// `x = x / rms(x) * w` in place.
+fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
+    let ms = x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32;
+    let inv = 1.0 / (ms + eps).sqrt();
+    for (v, g) in x.iter_mut().zip(w) {
+        *v = *v * inv * g;
+    }
+}
+
+/// Rotate one head by the `(cos, sin)` of its position.
+fn rotate(head: &mut [f32], cs: &[(f32, f32)], style: Rope) {
+    match style {
+        Rope::Pairs => {
+            for (pair, &(c, s)) in head.chunks_exact_mut(2).zip(cs) {
+                let (a, b) = (pair[0], pair[1]);
+                pair[0] = a * c - b * s;
+                pair[1] = a * s + b * c;
+            }
+        }
+        Rope::Halves => {
+            let (lo, hi) = head.split_at_mut(head.len() / 2);
+            for ((a, b), &(c, s)) in lo.iter_mut().zip(hi.iter_mut()).zip(cs) {
+                let (x, y) = (*a, *b);
+                *a = x * c - y * s;
+                *b = x * s + y * c;
+            }
         }
     }
 }
@@ -491,89 +579,83 @@ fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
     }
 }
 
-#[inline]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 16];
-    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..16 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
-/// `e^x` for `x <= 0` (softmax after subtracting the maximum), relative error below 2e-7, in
-/// straight-line code the compiler vectorises (libm's `expf` is a call per value).
-#[inline(always)]
-fn exp_nonpositive(x: f32) -> f32 {
-    let x = x.max(-87.0);
-    // x = n ln 2 + r with |r| <= ln 2 / 2.
-    let n = (x * std::f32::consts::LOG2_E).round();
-    let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6;
-    // e^r by its Taylor series to r^7/7!.
-    let p = 1.0
-        + r * (1.0
-            + r * (0.5
-                + r * (1.0 / 6.0
-                    + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r / 5040.0))))));
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
-}
-
-/// Causal attention of one query head over `len` cached positions.
-#[allow(clippy::too_many_arguments)]
-fn attend(
-    q: &[f32],
-    keys: &[f32],
-    values: &[f32],
-    stride: usize,
-    offset: usize,
-    len: usize,
-    scale: f32,
-    scores: &mut [f32],
-    out: &mut [f32],
-) {
-    let hd = q.len();
-    let mut max = f32::NEG_INFINITY;
-    for (j, sc) in scores.iter_mut().enumerate().take(len) {
-        let k = &keys[j * stride + offset..j * stride + offset + hd];
-        *sc = dot(q, k) * scale;
-        max = max.max(*sc);
-    }
-    for sc in scores.iter_mut().take(len) {
-        *sc = exp_nonpositive(*sc - max);
-    }
-    let sum: f32 = scores[..len].iter().sum();
-    out.fill(0.0);
-    for (j, sc) in scores.iter().enumerate().take(len) {
-        let w = sc / sum;
-        let v = &values[j * stride + offset..j * stride + offset + hd];
-        for (o, vv) in out.iter_mut().zip(v) {
-            *o = w.mul_add(*vv, *o);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::exp_nonpositive;
+    use super::*;
+    use crate::models::generator::own::quant::QKind;
+
+    /// A tiny random Q8_0 llama (2 layers, 4 query heads and 2 kv heads of 32).
+    fn tiny(threads: usize) -> Decoder {
+        let mut seed = 11u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as u32
+        };
+        let mut matrix = |rows: usize, cols: usize| {
+            let mut data = Vec::new();
+            for _ in 0..rows * cols / BLOCK {
+                let d = half::f16::from_f32(0.002 + (next() % 100) as f32 * 2e-4);
+                data.extend_from_slice(&d.to_bits().to_le_bytes());
+                data.extend((0..BLOCK).map(|_| next() as u8));
+            }
+            QMatrix::from_ggml(QKind::Q8_0, rows, cols, &data).unwrap()
+        };
+        let cfg = Config {
+            layers: 2,
+            dim: 128,
+            ff: 256,
+            heads: 4,
+            kv_heads: 2,
+            head_dim: 32,
+            vocab: 64,
+            eps: 1e-5,
+            rope_base: 10_000.0,
+            rope: Rope::Pairs,
+        };
+        let layers = (0..cfg.layers)
+            .map(|_| Layer {
+                attn_norm: vec![1.0; cfg.dim],
+                qkv: matrix(cfg.dim + 2 * 64, cfg.dim),
+                qkv_bias: None,
+                qk_norm: None,
+                wo: matrix(cfg.dim, cfg.dim),
+                ffn_norm: vec![1.0; cfg.dim],
+                gate: matrix(cfg.ff, cfg.dim),
+                up: matrix(cfg.ff, cfg.dim),
+                down: matrix(cfg.dim, cfg.ff),
+            })
+            .collect();
+        let weights = Weights {
+            embed: matrix(cfg.vocab, cfg.dim),
+            output: None,
+            out_norm: vec![1.0; cfg.dim],
+            layers,
+        };
+        Decoder::new(cfg, weights, threads, Kernel::best()).unwrap()
+    }
 
     #[test]
-    fn fast_exp_matches_libm() {
-        let mut worst = 0f32;
-        for i in 0..=80_000 {
-            let x = -(i as f32) * 0.001;
-            let (a, b) = (exp_nonpositive(x), x.exp());
-            worst = worst.max((a - b).abs() / b.max(f32::MIN_POSITIVE));
+    fn long_contexts_give_the_same_bits_however_the_work_is_split() {
+        // 300 positions: five attention chunks. One forward over all of them (chunks per
+        // token on one thread), against a prefix and then one token at a time (each token's
+        // chunks spread over the threads), at 1 and 3 threads.
+        let tokens: Vec<u32> = (0..300u32).map(|i| (i * 7 + 3) % 64).collect();
+        let mut whole = tiny(1);
+        let reference = whole.run(&tokens).unwrap();
+        assert!(reference.iter().all(|v| v.is_finite()));
+        for threads in [1, 3] {
+            let mut m = tiny(threads);
+            m.run(&tokens[..200]).unwrap();
+            let mut last = Vec::new();
+            for &t in &tokens[200..] {
+                last = m.run(&[t]).unwrap();
+            }
+            assert_eq!(last, reference, "{threads} threads");
+            // Cutting the cache back and recomputing gives the same bits again.
+            m.truncate(150);
+            assert_eq!(m.run(&tokens[150..]).unwrap(), reference);
         }
-        assert!(worst < 1e-6, "relative error {worst}");
-        assert_eq!(exp_nonpositive(0.0), 1.0);
-        assert!(exp_nonpositive(-1000.0) < 1e-37);
     }
 }

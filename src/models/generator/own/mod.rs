@@ -6,16 +6,20 @@
 //! allocation and a copy after each; at batch 1 with a 135M model those dominate. Here a forward
 //! pass is one job with a handful of barriers per layer and no allocation inside the layer loop.
 //!
-//! Layout: [`decoder`] is the forward shared by every architecture, [`quant`] the weight layouts
+//! Layout: [`decoder`] is the forward shared by every architecture, [`attention`] its f16 KV
+//! cache and chunked attention, [`quant`] the weight layouts
 //! and kernels, [`pool`] the threads, [`gguf`] the file reading; one file per architecture
-//! ([`llama`]) reads its metadata and tensors into the decoder, and is one line in the
+//! ([`llama`], [`qwen2`], [`qwen3`]) reads its metadata and tensors into the decoder, and is one line in the
 //! generator's architecture table.
 
+mod attention;
 mod decoder;
 mod gguf;
 pub mod llama;
 mod pool;
 mod quant;
+pub mod qwen2;
+pub mod qwen3;
 
 pub use decoder::Decoder;
 pub use gguf::GgufReader;
