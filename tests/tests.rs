@@ -19,3 +19,5 @@ mod threads;
 mod summarize;
 
 mod store;
+
+mod workers;
