@@ -56,11 +56,13 @@ pub fn run_enqueue(args: EnqueueArgs) -> anyhow::Result<Outcome> {
         stats.unreadable,
         start.elapsed().as_secs_f64()
     );
-    Ok(if stats.unreadable > 0 || present.len() < args.inputs.len() {
-        Outcome::SomeFailed
-    } else {
-        Outcome::Ok
-    })
+    Ok(
+        if stats.unreadable > 0 || present.len() < args.inputs.len() {
+            Outcome::SomeFailed
+        } else {
+            Outcome::Ok
+        },
+    )
 }
 
 /// `queue` subcommands.

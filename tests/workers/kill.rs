@@ -76,7 +76,10 @@ fn three_workers_one_killed_one_restarted_every_message_once_as_triage_writes_it
 
     let s = status(&url);
     assert_eq!(
-        (s["done"].as_i64().unwrap() + s["failed"].as_i64().unwrap(), s["claimed"].as_i64()),
+        (
+            s["done"].as_i64().unwrap() + s["failed"].as_i64().unwrap(),
+            s["claimed"].as_i64()
+        ),
         (2000, Some(0)),
         "{s}"
     );
@@ -86,7 +89,11 @@ fn three_workers_one_killed_one_restarted_every_message_once_as_triage_writes_it
     assert_eq!(after.len(), held.len());
     for (id, attempts, worker) in &after {
         assert!(*attempts >= 2, "job {id} was claimed again after the kill");
-        assert_ne!(worker.as_deref(), Some("w2"), "job {id} finished by another worker");
+        assert_ne!(
+            worker.as_deref(),
+            Some("w2"),
+            "job {id} finished by another worker"
+        );
     }
     for w in ["w1", "w3", "w3b"] {
         assert!(
@@ -110,7 +117,14 @@ fn records_with_the_default_classifier_equal_triage() {
     let _ = crate::util::store(); // names models/fetch when the models are absent
     let url = super::rt().block_on(pg_server::server().fresh_db());
     mailroom_ok(&["enqueue", mail.to_str().unwrap(), "--store", &url]);
-    let args = ["--summary", "extractive", "--batch", "8", "--cpu-threads", "1"];
+    let args = [
+        "--summary",
+        "extractive",
+        "--batch",
+        "8",
+        "--cpu-threads",
+        "1",
+    ];
     let mut a = WorkerProc::start(dir.path(), &url, "a", &args);
     let mut b = WorkerProc::start(dir.path(), &url, "b", &args);
     wait_for(&url, Duration::from_secs(600), &[&a, &b], |s| {

@@ -83,7 +83,12 @@ impl WorkerProc {
     pub fn stop(&mut self) {
         self.signal("TERM");
         let status = self.wait(Duration::from_secs(120));
-        assert!(status.success(), "worker {} exited {status}:\n{}", self.id, self.log());
+        assert!(
+            status.success(),
+            "worker {} exited {status}:\n{}",
+            self.id,
+            self.log()
+        );
     }
 
     /// Whether it is still running.
@@ -148,7 +153,12 @@ pub fn status(url: &str) -> Value {
 
 /// Wait until `done(status)` holds, checking every 100 ms, at most `limit`; the workers' logs
 /// are shown when it never does.
-pub fn wait_for(url: &str, limit: Duration, workers: &[&WorkerProc], done: impl Fn(&Value) -> bool) {
+pub fn wait_for(
+    url: &str,
+    limit: Duration,
+    workers: &[&WorkerProc],
+    done: impl Fn(&Value) -> bool,
+) {
     let t = Instant::now();
     loop {
         let s = status(url);
@@ -173,7 +183,10 @@ pub fn exported(url: &str) -> HashMap<String, Value> {
         let mut r: Value = serde_json::from_str(line).unwrap();
         let sha = r["review"]["sha256"].as_str().unwrap().to_string();
         r.as_object_mut().unwrap().remove("review");
-        assert!(by_sha.insert(sha.clone(), r).is_none(), "{sha} stored twice");
+        assert!(
+            by_sha.insert(sha.clone(), r).is_none(),
+            "{sha} stored twice"
+        );
     }
     by_sha
 }
@@ -251,10 +264,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         let p = e.path();
         if p.is_dir() {
             out.extend(walk(&p));
-        } else if p
-            .extension()
-            .is_none_or(|x| x != "csv" && x != "md")
-        {
+        } else if p.extension().is_none_or(|x| x != "csv" && x != "md") {
             out.push(p);
         }
     }
@@ -276,7 +286,10 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("no status line in {raw:?}")))?;
-    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 

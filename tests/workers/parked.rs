@@ -36,14 +36,27 @@ fn a_refused_message_is_parked_with_its_error_record_and_the_rest_stored_once() 
     assert!(enqueue().contains("queued 7 messages"));
     assert!(enqueue().contains("queued 0 messages (7 already queued"));
     let s = status(&url);
-    assert_eq!((s["queued"].as_i64(), s["depth"].as_i64()), (Some(7), Some(7)));
+    assert_eq!(
+        (s["queued"].as_i64(), s["depth"].as_i64()),
+        (Some(7), Some(7))
+    );
     assert!(s["oldest_queued_ms"].as_i64().unwrap() >= 0);
 
-    let args = ["--summary", "none", "--exit-when-idle", "--cpu-threads", "1"];
+    let args = [
+        "--summary",
+        "none",
+        "--exit-when-idle",
+        "--cpu-threads",
+        "1",
+    ];
     let mut w = WorkerProc::start(dir.path(), &url, "solo", &args);
     let exit = w.wait(Duration::from_secs(300));
     assert!(exit.success(), "{}", w.log());
-    assert!(w.log().contains("6 done, 1 parked, 0 retried"), "{}", w.log());
+    assert!(
+        w.log().contains("6 done, 1 parked, 0 retried"),
+        "{}",
+        w.log()
+    );
 
     let s = status(&url);
     assert_eq!(

@@ -27,7 +27,11 @@ impl Drop for Proc {
 }
 
 fn haproxy() -> PathBuf {
-    for p in ["/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy"] {
+    for p in [
+        "/usr/sbin/haproxy",
+        "/usr/bin/haproxy",
+        "/usr/local/sbin/haproxy",
+    ] {
         if Path::new(p).exists() {
             return PathBuf::from(p);
         }
@@ -38,7 +42,13 @@ fn haproxy() -> PathBuf {
 fn replica(dir: &Path, name: &str, port: u16) -> Proc {
     let child = Command::new(env!("CARGO_BIN_EXE_mailroom"))
         .current_dir(root())
-        .args(["serve", "--port", &port.to_string(), "--summary", "extractive"])
+        .args([
+            "serve",
+            "--port",
+            &port.to_string(),
+            "--summary",
+            "extractive",
+        ])
         .args(["--cpu-threads", "1"])
         .env_remove("MAILROOM_TOKEN")
         .env_remove("MAILROOM_TOKEN_FILE")
@@ -75,7 +85,8 @@ fn triage(port: u16, body: &[u8], content_type: &str) -> std::io::Result<(u16, S
         .lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("x-replica").then(|| v.trim().to_string())
+            k.eq_ignore_ascii_case("x-replica")
+                .then(|| v.trim().to_string())
         })
         .unwrap_or_default();
     Ok((status, replica, body.to_string()))
@@ -115,7 +126,11 @@ fn two_replicas_behind_haproxy_either_answers_and_readyz_takes_one_out() {
         .arg(&cfg)
         .output()
         .unwrap();
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
     let _lb = Proc(
         Command::new(&haproxy)
             .args(["-db", "-f"])
@@ -133,9 +148,11 @@ fn two_replicas_behind_haproxy_either_answers_and_readyz_takes_one_out() {
     wait_until(Duration::from_secs(300), "replica a never ready", || {
         matches!(http_get(pa, "/readyz"), Ok((200, _)))
     });
-    wait_until(Duration::from_secs(30), "the balancer never used a", || {
-        matches!(triage(lb, &eml, rfc822), Ok((200, r, _)) if r == "a")
-    });
+    wait_until(
+        Duration::from_secs(30),
+        "the balancer never used a",
+        || matches!(triage(lb, &eml, rfc822), Ok((200, r, _)) if r == "a"),
+    );
 
     // Replica b: up but loading (/readyz 503): no traffic reaches it.
     let _b = replica(dir.path(), "b", pb);
@@ -156,9 +173,11 @@ fn two_replicas_behind_haproxy_either_answers_and_readyz_takes_one_out() {
     assert!(while_loading > 0, "b was seen loading");
 
     // Both ready: either answers, with the same record.
-    wait_until(Duration::from_secs(30), "the balancer never used b", || {
-        matches!(triage(lb, &eml, rfc822), Ok((200, r, _)) if r == "b")
-    });
+    wait_until(
+        Duration::from_secs(30),
+        "the balancer never used b",
+        || matches!(triage(lb, &eml, rfc822), Ok((200, r, _)) if r == "b"),
+    );
     let mut by_replica: Vec<(String, Value)> = Vec::new();
     for _ in 0..12 {
         let (status, by, body) = triage(lb, &eml, rfc822).unwrap();
@@ -169,7 +188,11 @@ fn two_replicas_behind_haproxy_either_answers_and_readyz_takes_one_out() {
         assert!(by_replica.iter().any(|(r, _)| r == name), "{name} answered");
     }
     for (_, v) in &by_replica {
-        assert_eq!(timeless(v), timeless(&by_replica[0].1), "stateless replicas agree");
+        assert_eq!(
+            timeless(v),
+            timeless(&by_replica[0].1),
+            "stateless replicas agree"
+        );
     }
 
     // Drain a: SIGTERM while it works on a request; that request completes, and the balancer
@@ -200,6 +223,16 @@ fn two_replicas_behind_haproxy_either_answers_and_readyz_takes_one_out() {
     }
     assert!(a.0.wait().unwrap().success());
     let (status, _, body) = in_flight.join().unwrap().unwrap();
-    assert_eq!(status, 200, "the request in flight at SIGTERM completed: {body}");
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap().as_array().unwrap().len(), 8);
+    assert_eq!(
+        status, 200,
+        "the request in flight at SIGTERM completed: {body}"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&body)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
 }

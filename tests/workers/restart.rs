@@ -38,7 +38,10 @@ fn workers_reconnect_after_a_database_restart_and_finish() {
     });
     pg.stop();
     std::thread::sleep(Duration::from_secs(3));
-    assert!(a.running() && b.running(), "the workers outlive the database");
+    assert!(
+        a.running() && b.running(),
+        "the workers outlive the database"
+    );
     pg.start_again();
     wait_for(&url, Duration::from_secs(300), &[&a, &b], |s| {
         s["queued"] == 0 && s["claimed"] == 0
@@ -60,6 +63,10 @@ fn workers_reconnect_after_a_database_restart_and_finish() {
     a.stop();
     b.stop();
     let s = status(&url);
-    assert_eq!(s["done"].as_i64().unwrap() + s["failed"].as_i64().unwrap(), 600, "{s}");
+    assert_eq!(
+        s["done"].as_i64().unwrap() + s["failed"].as_i64().unwrap(),
+        600,
+        "{s}"
+    );
     assert_eq!(exported(&url).len(), 600, "every message once");
 }

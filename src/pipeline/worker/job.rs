@@ -279,7 +279,11 @@ mod tests {
             assert_eq!(back.id, m.id);
             assert_eq!(back.provenance, m.provenance);
             assert_eq!(back.content.as_ref().unwrap(), m.content.as_ref().unwrap());
-            assert_eq!(input_sha256(&back), input_sha256(&m), "same hash after the queue");
+            assert_eq!(
+                input_sha256(&back),
+                input_sha256(&m),
+                "same hash after the queue"
+            );
         }
     }
 
@@ -287,7 +291,10 @@ mod tests {
     fn foreign_and_broken_jobs() {
         let mut new = NewJob::new(b"Subject: x\r\n\r\ny".to_vec(), Some("imap/INBOX/5".into()));
         let m = message_of(&job(&new)).unwrap();
-        assert_eq!((m.id.as_str(), m.provenance.path.as_str()), ("imap/INBOX/5", "imap/INBOX/5"));
+        assert_eq!(
+            (m.id.as_str(), m.provenance.path.as_str()),
+            ("imap/INBOX/5", "imap/INBOX/5")
+        );
         new.payload = None;
         assert!(message_of(&job(&new)).is_err(), "no bytes");
         let unreadable = Message {

@@ -219,7 +219,12 @@ impl<'e> Worker<'e> {
         }
         drop(heartbeat);
         let s = self.stats.snapshot();
-        tracing::info!(done = s.done, parked = s.parked, retried = s.retried, "worker stopped");
+        tracing::info!(
+            done = s.done,
+            parked = s.parked,
+            retried = s.retried,
+            "worker stopped"
+        );
         Ok(s)
     }
 

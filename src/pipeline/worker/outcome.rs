@@ -40,8 +40,7 @@ pub fn decide(out: &Output, attempt: i64, max_attempts: i64, retry_base: Duratio
 /// `base * 2^(attempt - 1)`, at most [`MAX_RETRY_DELAY`].
 pub fn retry_delay(attempt: i64, base: Duration) -> Duration {
     let doublings = u32::try_from(attempt.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
-    base.saturating_mul(1u32 << doublings)
-        .min(MAX_RETRY_DELAY)
+    base.saturating_mul(1u32 << doublings).min(MAX_RETRY_DELAY)
 }
 
 #[cfg(test)]
@@ -75,7 +74,11 @@ mod tests {
         let out = failed("summarize");
         assert_eq!(decide(&out, 1, 3, base), Verdict::Retry(base));
         assert_eq!(decide(&out, 2, 3, base), Verdict::Retry(base * 2));
-        assert_eq!(decide(&out, 3, 3, base), Verdict::Park, "never retried forever");
+        assert_eq!(
+            decide(&out, 3, 3, base),
+            Verdict::Park,
+            "never retried forever"
+        );
         assert_eq!(decide(&out, 9, 3, base), Verdict::Park);
     }
 

@@ -143,19 +143,23 @@ impl State<'_, '_> {
         let written = match verdict {
             Verdict::Done => {
                 let effect = stored_message(out, &message, w.engine);
-                self.write("storing a record", || store.complete(id, job.id, Some(&effect)))
-                    .map(|c| {
-                        if !c.lease_held {
-                            tracing::info!(job = job.id, "finished a job whose lease had lapsed");
-                        }
-                        &w.stats.done
-                    })
+                self.write("storing a record", || {
+                    store.complete(id, job.id, Some(&effect))
+                })
+                .map(|c| {
+                    if !c.lease_held {
+                        tracing::info!(job = job.id, "finished a job whose lease had lapsed");
+                    }
+                    &w.stats.done
+                })
             }
             Verdict::Park => {
                 let effect = stored_message(out, &message, w.engine);
                 let error = serde_json::to_string(out).unwrap_or_else(|_| "{}".into());
-                self.write("parking a job", || store.park(id, job.id, &error, Some(&effect)))
-                    .map(|_| &w.stats.parked)
+                self.write("parking a job", || {
+                    store.park(id, job.id, &error, Some(&effect))
+                })
+                .map(|_| &w.stats.parked)
             }
             Verdict::Retry(delay) => {
                 let error = serde_json::to_string(out).unwrap_or_else(|_| "{}".into());
@@ -174,7 +178,8 @@ impl State<'_, '_> {
         let w = self.worker;
         let n = self.held.remove(job.id);
         w.stats.set_in_flight(n);
-        let error = serde_json::json!({"error": {"stage": "read", "kind": "job", "message": reason}});
+        let error =
+            serde_json::json!({"error": {"stage": "read", "kind": "job", "message": reason}});
         let error = error.to_string();
         if self
             .write("parking a job", || {
@@ -189,7 +194,12 @@ impl State<'_, '_> {
     /// Give back what was claimed and not started (at shutdown, or after a store failure).
     fn release_unstarted(&mut self) {
         let w = self.worker;
-        let ids: Vec<i64> = self.buffer.drain(..).map(|j| j.id).chain(self.in_flight.drain(..).map(|j| j.id)).collect();
+        let ids: Vec<i64> = self
+            .buffer
+            .drain(..)
+            .map(|j| j.id)
+            .chain(self.in_flight.drain(..).map(|j| j.id))
+            .collect();
         if ids.is_empty() {
             return;
         }

@@ -248,7 +248,11 @@ mod tests {
         assert!(page.contains("mailroom_queue_oldest_seconds 1.5"));
         for line in page.lines().filter(|l| l.starts_with("# TYPE")) {
             let name = line.split_whitespace().nth(2).unwrap();
-            assert_eq!(page.matches(&format!("# TYPE {name} ")).count(), 1, "{name}");
+            assert_eq!(
+                page.matches(&format!("# TYPE {name} ")).count(),
+                1,
+                "{name}"
+            );
         }
         assert!(!render_metrics("w", &stats.snapshot(), None).contains("mailroom_jobs{"));
     }
