@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use super::{
-    assert_same_records, exported, jobs_where, real_mail, status, triaged, wait_for, WorkerProc,
+    assert_same_records, exported, jobs_where, real_mail, status, stored_records, triaged,
+    wait_for, WorkerProc,
 };
 use crate::store::pg_server;
 use crate::util::mailroom_ok;
@@ -102,7 +103,12 @@ fn three_workers_one_killed_one_restarted_every_message_once_as_triage_writes_it
         );
     }
 
-    let stored = exported(&url);
+    let stored = stored_records(&url);
+    assert_eq!(
+        exported(&url).len(),
+        stored.len(),
+        "export writes every stored record"
+    );
     let triage = triaged(&[&mail], &["--summary", "none", "--no-zero-shot"]);
     assert_eq!(stored.len(), 2000);
     assert_same_records(&stored, &triage);
@@ -132,7 +138,12 @@ fn records_with_the_default_classifier_equal_triage() {
     });
     a.stop();
     b.stop();
-    let stored = exported(&url);
+    let stored = stored_records(&url);
+    assert_eq!(
+        exported(&url).len(),
+        stored.len(),
+        "export writes every stored record"
+    );
     let triage = triaged(&[&mail], &["--summary", "extractive"]);
     assert_same_records(&stored, &triage);
     let any = stored.values().next().unwrap();

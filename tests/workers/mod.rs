@@ -191,6 +191,35 @@ pub fn exported(url: &str) -> HashMap<String, Value> {
     by_sha
 }
 
+/// Every stored record as the worker wrote it (the `records` table, not `export`, which puts
+/// the store's own `review` object over the record's `review` notes), keyed by message hash;
+/// panics on a hash stored twice.
+pub fn stored_records(url: &str) -> HashMap<String, Value> {
+    use sqlx::{Connection, Row};
+    const Q: &str =
+        "SELECT m.sha256, r.record_json FROM records r JOIN messages m ON m.id = r.message_id";
+    let rows: Vec<(String, String)> = rt().block_on(async {
+        if url.starts_with("sqlite:") {
+            let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+            let rows = sqlx::query(Q).fetch_all(&mut c).await.unwrap();
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+        } else {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            let rows = sqlx::query(Q).fetch_all(&mut c).await.unwrap();
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+        }
+    });
+    let mut by_sha = HashMap::new();
+    for (sha, json) in rows {
+        let r: Value = serde_json::from_str(&json).unwrap();
+        assert!(
+            by_sha.insert(sha.clone(), r).is_none(),
+            "{sha} stored twice"
+        );
+    }
+    by_sha
+}
+
 /// `triage` of `inputs` with `args`, keyed by message hash.
 pub fn triaged(inputs: &[&Path], args: &[&str]) -> HashMap<String, Value> {
     let mut all: Vec<&str> = vec!["triage"];

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{assert_same_records, exported, status, triaged, WorkerProc};
+use super::{assert_same_records, exported, status, stored_records, triaged, WorkerProc};
 use crate::util::{mailroom_ok, root};
 
 #[test]
@@ -75,7 +75,12 @@ fn a_refused_message_is_parked_with_its_error_record_and_the_rest_stored_once() 
     assert_eq!(lines[0]["error"]["error"]["kind"], "not_a_message");
 
     // Every message has its one record, the parked one its error record: triage's, each.
-    let stored = exported(&url);
+    let stored = stored_records(&url);
+    assert_eq!(
+        exported(&url).len(),
+        stored.len(),
+        "export writes every stored record"
+    );
     let triage = triaged(&[&mail], &["--summary", "none"]);
     assert_same_records(&stored, &triage);
     let form = stored.values().find(|r| r["id"] == "form-1").unwrap();

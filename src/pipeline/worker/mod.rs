@@ -182,6 +182,9 @@ impl<'e> Worker<'e> {
     /// Work until shutdown (or, with `exit_when_idle`, until nothing is left to claim); returns
     /// the counters at the end.
     pub fn run(&self) -> Result<WorkerSnapshot, WorkerError> {
+        // The LISTEN connection and pooled connections are dropped on this thread; their
+        // destructors need the runtime's context.
+        let _context = self.rt.enter();
         let heartbeat = Heartbeat::start(
             &self.rt,
             self.store.clone(),
