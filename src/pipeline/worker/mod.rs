@@ -59,7 +59,13 @@ pub enum WorkerError {
     },
     /// The engine's run failed.
     #[error(transparent)]
-    Pipeline(#[from] PipelineError),
+    Pipeline(Box<PipelineError>),
+}
+
+impl From<PipelineError> for WorkerError {
+    fn from(e: PipelineError) -> Self {
+        WorkerError::Pipeline(Box::new(e))
+    }
 }
 
 /// How a worker works.
