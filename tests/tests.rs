@@ -20,3 +20,5 @@ mod threads;
 mod summarize;
 
 mod store;
+
+mod workers;

@@ -17,10 +17,12 @@ mod ingest;
 mod models;
 mod output;
 mod parse;
+mod queue;
 mod serve;
 mod summarize;
 mod train;
 mod triage;
+mod worker;
 
 pub use common::{existing_inputs, in_unit_interval, init_tracing, ModelArgs};
 
@@ -72,6 +74,13 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Write every stored record as JSON lines, with the corrections applied and marked.
     Export(ingest::ExportArgs),
+    /// Put messages in the store's job queue for workers (one job per message; idempotent).
+    Enqueue(queue::EnqueueArgs),
+    /// Claim queued messages in batches, triage them and store each record with its job's state.
+    Worker(worker::WorkerArgs),
+    /// The job queue: jobs per state, depth, oldest job, lapsed leases; parked jobs.
+    #[command(subcommand)]
+    Queue(queue::QueueCommand),
 }
 
 /// How a command ended, as an exit code.
@@ -124,10 +133,12 @@ pub fn configure_threads(cli: &Cli) {
 impl Command {
     /// Whether this command keeps the encoder and the generator busy at the same time.
     fn runs_models_side_by_side(&self) -> bool {
-        matches!(
-            self,
-            Command::Triage(_) | Command::Serve(_) | Command::Ingest(_)
-        )
+        match self {
+            Command::Triage(_) | Command::Serve(_) | Command::Ingest(_) => true,
+            // A worker without the generator runs the encoder alone: every core for it.
+            Command::Worker(w) => w.summary == "abstractive",
+            _ => false,
+        }
     }
 }
 
@@ -147,6 +158,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Summarize(args) => summarize::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Export(args) => ingest::export(args),
+        Command::Enqueue(args) => queue::run_enqueue(args),
+        Command::Worker(args) => worker::run(args),
+        Command::Queue(cmd) => queue::run(cmd),
     }
 }
 

@@ -10,6 +10,7 @@
 //! - [`lanes`]: the model worker threads of a server, behind bounded queues.
 //! - [`inspect`]: the parsed and prepared message, for people (`mailroom parse`).
 //! - [`record`]: the record every message gets (or its error record).
+//! - [`worker`]: workers over the store's job queue (`enqueue`, `worker`), past one machine.
 //!
 //! The types peers need from the layers below are re-exported here, so that a peer needs no
 //! other door.
@@ -30,6 +31,7 @@ pub mod resume;
 mod stages;
 pub mod stream;
 pub mod threads;
+pub mod worker;
 
 pub use builder::{load_taxonomy, EngineBuilder};
 pub use engine::{Engine, EngineConfig, Mode};

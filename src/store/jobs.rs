@@ -331,6 +331,44 @@ impl Store {
         JobState::parse(&state)
     }
 
+    /// Park a job this worker holds as `failed` at once, with its error, and store its effect
+    /// (the message with its error record) in the same transaction, so that a message whose
+    /// job is parked still has its one record. Used for failures that another attempt cannot
+    /// mend (the message itself is unreadable) and for the last allowed attempt. Returns the
+    /// job's state after; a job this worker no longer holds is left as it is.
+    pub async fn park(
+        &self,
+        worker: &str,
+        job_id: i64,
+        error_json: &str,
+        effect: Option<&NewMessage>,
+    ) -> StoreResult<JobState> {
+        if let Some(m) = effect {
+            m.validate()?;
+        }
+        let mut tx = self.write_tx().await?;
+        let (state, holder) = self.lock_job(&mut tx, job_id).await?;
+        if state != JobState::Claimed || holder.as_deref() != Some(worker) {
+            tx.commit().await.map_err(query("commit"))?;
+            return Ok(state);
+        }
+        if let Some(m) = effect {
+            self.put_in_tx(&mut tx, m).await?;
+        }
+        let sql = self.sql(
+            "UPDATE jobs SET state = 'failed', error_json = $1, payload = NULL, \
+             lease_expires_at = NULL, updated_at = {now} WHERE id = $2",
+        );
+        sqlx::query(&sql)
+            .bind(error_json)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(query("park job"))?;
+        tx.commit().await.map_err(query("commit parked job"))?;
+        Ok(JobState::Failed)
+    }
+
     /// Give back jobs this worker holds but did not start (on shutdown): they are queued again
     /// and the claim does not count as an attempt.
     pub async fn release(&self, worker: &str, ids: &[i64]) -> StoreResult<u64> {

@@ -21,6 +21,11 @@ pub struct PgServer {
     pub port: u16,
     /// The watchdog (its exit means the server is gone).
     watchdog: Mutex<Child>,
+    /// What it takes to start it again on the same port and data ([`PgServer::stop`]).
+    bin: PathBuf,
+    root: PathBuf,
+    data: PathBuf,
+    user: Option<&'static str>,
 }
 
 impl PgServer {
@@ -47,6 +52,51 @@ impl PgServer {
             .expect("create test database");
         admin.close().await.ok();
         self.url(&name)
+    }
+}
+
+impl PgServer {
+    /// Stop the server (fast shutdown: open sessions are ended, as in a real restart or
+    /// failover) and wait until it is gone.
+    pub fn stop(&self) {
+        let pid = std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .ok()
+            .and_then(|s| s.lines().next().map(str::to_string))
+            .expect("the server's postmaster.pid");
+        run(Command::new("kill").args(["-INT", &pid])).expect("signal the server");
+        let mut w = self.watchdog.lock().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !matches!(w.try_wait(), Ok(Some(_))) {
+            assert!(Instant::now() < deadline, "the server did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Start a stopped server again, on the same port and data.
+    pub fn start_again(&self) {
+        let fresh = launch(&self.bin, &self.root, &self.data, self.user, self.port)
+            .expect("restart the server");
+        let child = std::mem::replace(&mut *fresh.watchdog.lock().unwrap(), dummy_child());
+        *self.watchdog.lock().unwrap() = child;
+    }
+}
+
+/// A finished process to leave in a [`PgServer`] whose watchdog was moved out.
+fn dummy_child() -> Child {
+    let mut c = Command::new("true").spawn().expect("run true");
+    let _ = c.wait();
+    c
+}
+
+/// A server of this test's own (not the shared one), for a test that stops and restarts it.
+pub fn dedicated() -> PgServer {
+    match start() {
+        Ok(s) => s,
+        Err(e) => panic!(
+            "cannot start a PostgreSQL server for the tests: {e}\n\
+             install it with `apt-get install -y postgresql` (.ci/run does), or set \
+             MAILROOM_PG_BIN to the folder holding initdb and postgres"
+        ),
     }
 }
 
@@ -153,6 +203,10 @@ fn launch(
             return Ok(PgServer {
                 port,
                 watchdog: Mutex::new(watchdog),
+                bin: bin.to_path_buf(),
+                root: root.to_path_buf(),
+                data: data.to_path_buf(),
+                user: user.map(|_| "postgres"),
             });
         }
         if Instant::now() > deadline {
