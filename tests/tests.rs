@@ -18,3 +18,5 @@ mod threads;
 mod summarize;
 
 mod store;
+
+mod desk;

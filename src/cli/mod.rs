@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod classify;
 mod common;
+mod desk;
 mod embed;
 mod eval;
 mod eval_summaries;
@@ -67,6 +68,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Summarise each message (abstractive or extractive, checked against the source); JSON lines.
     Summarize(summarize::SummarizeArgs),
+    /// Serve the desk, the caseworkers' web page over a store; `desk user ...` manages accounts.
+    Desk(desk::DeskArgs),
 }
 
 /// How a command ended, as an exit code.
@@ -137,6 +140,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Parse(args) => parse::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Summarize(args) => summarize::run(args),
+        Command::Desk(args) => desk::run(args),
     }
 }
 
