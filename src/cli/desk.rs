@@ -212,6 +212,28 @@ async fn user(url: &str, cmd: UserCommand) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
+/// A store without accounts gets an admin with a random password, shown once here (the
+/// operator's terminal, never the log), so that the desk is usable from the first start.
+async fn first_admin(store: &Store) -> anyhow::Result<()> {
+    use password_hash::rand_core::{OsRng, RngCore};
+    const LETTERS: &[u8] = b"abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY3479";
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    let password: String = bytes
+        .iter()
+        .map(|b| LETTERS[*b as usize % LETTERS.len()] as char)
+        .collect();
+    store
+        .add_account(&actor(), "admin", Role::Admin, &password)
+        .await?;
+    eprintln!(
+        "mailroom: the store had no accounts; created the admin `admin` with the password \
+         {password} (shown once: log in and set another under Accounts, or use \
+         `mailroom desk user set-password admin`)"
+    );
+    Ok(())
+}
+
 /// Load the engine on its own thread and hand it to the desk.
 fn load_engine(state: DeskState, args: &ServeDesk) -> std::io::Result<()> {
     let builder = EngineBuilder::new(args.models.spec())
@@ -246,10 +268,7 @@ async fn serve(url: &str, args: ServeDesk) -> anyhow::Result<Outcome> {
         }
     };
     if store.accounts().await?.is_empty() {
-        eprintln!(
-            "mailroom: the store has no accounts yet; add one with \
-             `mailroom desk user add NAME --role admin --password-file FILE --store {url}`"
-        );
+        first_admin(&store).await?;
     }
     let config = DeskConfig {
         session_idle: Duration::from_secs(args.idle_minutes.max(1) * 60),

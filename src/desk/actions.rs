@@ -20,7 +20,12 @@ const MAX_LABEL_CHARS: usize = 100;
 
 /// Check that `label` is a label of `axis` for this message: one of the labels its record
 /// gives the axis, or, when the record does not decide the axis, any short name.
-pub async fn check_label(store: &Store, id: MessageId, axis: &str, label: &str) -> Result<(), Fail> {
+pub async fn check_label(
+    store: &Store,
+    id: MessageId,
+    axis: &str,
+    label: &str,
+) -> Result<(), Fail> {
     let bad = |s: &str| s.trim().is_empty() || s.chars().count() > MAX_LABEL_CHARS;
     if bad(axis) || bad(label) {
         return Err(Fail::Invalid(format!(

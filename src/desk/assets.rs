@@ -14,10 +14,20 @@ pub const CSS: &str = include_str!("assets/desk.css");
 pub const JS: &str = include_str!("assets/desk.js");
 
 fn etag(body: &str, cell: &'static OnceLock<String>) -> &'static str {
-    cell.get_or_init(|| format!("\"{}\"", &hex::encode(Sha256::digest(body.as_bytes()))[..16]))
+    cell.get_or_init(|| {
+        format!(
+            "\"{}\"",
+            &hex::encode(Sha256::digest(body.as_bytes()))[..16]
+        )
+    })
 }
 
-fn serve(headers: &HeaderMap, body: &'static str, kind: &'static str, tag: &'static str) -> Response {
+fn serve(
+    headers: &HeaderMap,
+    body: &'static str,
+    kind: &'static str,
+    tag: &'static str,
+) -> Response {
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|v| v.as_bytes() == tag.as_bytes());

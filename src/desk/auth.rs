@@ -50,7 +50,11 @@ impl SessionUser {
 struct Found(Option<SessionUser>);
 
 /// Look up the session of the cookie (for every route but the assets and the health check).
-pub async fn authenticate(State(state): State<DeskState>, mut req: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(state): State<DeskState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path();
     let needs = !(path.starts_with("/assets/") || path == "/healthz");
     let mut found = None;
@@ -104,18 +108,18 @@ fn is_safe(m: &Method) -> bool {
     matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// Whether the browser says another site sent this request. `Sec-Fetch-Site` decides when it
+/// is there (only `same-origin`, or `none` for what the person typed, pass); else `Origin`
+/// must name this host (`null`, a privacy-stripped or sandboxed origin, does not).
 fn cross_site(h: &HeaderMap) -> bool {
-    if h.get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"cross-site")
-    {
-        return true;
+    if let Some(site) = h.get("sec-fetch-site") {
+        return !matches!(site.as_bytes(), b"same-origin" | b"none");
     }
     let (Some(origin), Some(host)) = (h.get(header::ORIGIN), h.get(header::HOST)) else {
         return false;
     };
     let origin = origin.to_str().unwrap_or("");
     let host = host.to_str().unwrap_or("");
-    // `null` (a sandboxed or privacy-stripped origin) is not this site either.
     let origin_host = origin
         .split_once("://")
         .map(|(_, rest)| rest)
@@ -305,7 +309,11 @@ pub async fn login(State(state): State<DeskState>, req: Request) -> Response {
         .secure(true)
         .same_site(SameSite::Strict)
         .build();
-    let to = form.next.as_deref().filter(|n| local_path(n)).unwrap_or("/");
+    let to = form
+        .next
+        .as_deref()
+        .filter(|n| local_path(n))
+        .unwrap_or("/");
     let mut res = Redirect::to(to).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
         res.headers_mut().insert(header::SET_COOKIE, v);
@@ -394,9 +402,17 @@ mod tests {
             HeaderValue::from_static("http://127.0.0.1:8081"),
         );
         assert!(!cross_site(&h));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
         assert!(cross_site(&h));
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(cross_site(&h));
+        // The browser's own word wins: Chrome sends `Origin: null` with some referrer policies.
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(!cross_site(&h));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
         assert!(cross_site(&h));
     }
 }

@@ -110,9 +110,16 @@ mod tests {
         )
         .into_string();
         assert!(svg.starts_with("<svg class=\"chart\" id=\"c\""), "{svg}");
-        assert!(svg.contains("&lt;b&gt;x&lt;/b&gt;") && !svg.contains("<b>"), "{svg}");
-        let cols = columns("d", "Per day", &[("05-13".into(), 2.0), ("05-14".into(), 0.0)])
-            .into_string();
+        assert!(
+            svg.contains("&lt;b&gt;x&lt;/b&gt;") && !svg.contains("<b>"),
+            "{svg}"
+        );
+        let cols = columns(
+            "d",
+            "Per day",
+            &[("05-13".into(), 2.0), ("05-14".into(), 0.0)],
+        )
+        .into_string();
         assert_eq!(cols.matches("<rect").count(), 2);
     }
 }

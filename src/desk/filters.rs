@@ -83,7 +83,10 @@ impl QueueParams {
     /// The store's query; `page_size` when no limit is given.
     pub fn to_query(&self, page_size: u64) -> Result<QueueQuery, Fail> {
         let status = given(&self.status)
-            .map(|s| s.parse::<Status>().map_err(|e| Fail::Invalid(e.to_string())))
+            .map(|s| {
+                s.parse::<Status>()
+                    .map_err(|e| Fail::Invalid(e.to_string()))
+            })
             .transpose()?;
         let assignee = match (flag("unassigned", &self.unassigned)?, given(&self.assignee)) {
             (Some(true), _) => Some(Assignee::Nobody),
@@ -236,7 +239,13 @@ mod tests {
             "/?category=complaint&q=bin%20%26%20bag&priority=urgent"
         );
         assert_eq!(p.with("category", None), "/?q=bin%20%26%20bag");
-        assert_eq!(p.page(50), "/?category=complaint&q=bin%20%26%20bag&offset=50");
-        assert_eq!(p.context(Some(3)), "category=complaint&q=bin%20%26%20bag&at=3");
+        assert_eq!(
+            p.page(50),
+            "/?category=complaint&q=bin%20%26%20bag&offset=50"
+        );
+        assert_eq!(
+            p.context(Some(3)),
+            "category=complaint&q=bin%20%26%20bag&at=3"
+        );
     }
 }

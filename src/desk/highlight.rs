@@ -176,8 +176,8 @@ pub fn summary_sentences(summary: &str) -> Vec<String> {
     let chars: Vec<char> = summary.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
         current.push(c);
-        let end = matches!(c, '.' | '!' | '?')
-            && chars.get(i + 1).is_none_or(|n| n.is_whitespace());
+        let end =
+            matches!(c, '.' | '!' | '?') && chars.get(i + 1).is_none_or(|n| n.is_whitespace());
         if end {
             out.push(std::mem::take(&mut current));
         }
@@ -205,7 +205,10 @@ mod tests {
     #[test]
     fn finds_words_across_line_breaks_and_case() {
         let text = "Hello,\n\nShe has a heart\ncondition and the HOUSE is cold.";
-        let p = place(text, &[mark(MarkKind::Evidence, "heart condition and the house")]);
+        let p = place(
+            text,
+            &[mark(MarkKind::Evidence, "heart condition and the house")],
+        );
         assert_eq!(p.len(), 1);
         assert_eq!(
             &text[p[0].start..p[0].end],
@@ -245,7 +248,10 @@ mod tests {
         let p = place(text, &[mark(MarkKind::Evidence, "alert(1)</script> is")]);
         let html = render(text, &p).into_string();
         assert!(!html.contains("<script>"), "{html}");
-        assert!(html.contains("&lt;script&gt;<mark class=\"evidence\""), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;<mark class=\"evidence\""),
+            "{html}"
+        );
         assert!(html.ends_with(" here &amp; there"), "{html}");
     }
 
@@ -259,7 +265,8 @@ mod tests {
 
     #[test]
     fn summary_sentences_split_on_ends() {
-        let s = "I am writing about my mother, who is 84. Her boiler stopped working on Saturday. Ok.";
+        let s =
+            "I am writing about my mother, who is 84. Her boiler stopped working on Saturday. Ok.";
         assert_eq!(
             summary_sentences(s),
             [

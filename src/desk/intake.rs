@@ -98,7 +98,10 @@ fn stored_message(output: &crate::pipeline::Output, message: &Message) -> Result
                     n.review_reasons.push(format!("{}:{name}", a.axis));
                 }
             }
-            n.urgent = n.priority.as_ref().is_some_and(|p| p.label == crate::store::URGENT_LABEL);
+            n.urgent = n
+                .priority
+                .as_ref()
+                .is_some_and(|p| p.label == crate::store::URGENT_LABEL);
             n.needs_review = r.needs_review;
             if r.summary.as_ref().is_some_and(|s| s.needs_review) {
                 n.review_reasons.push("summary:unfaithful".into());
@@ -110,10 +113,15 @@ fn stored_message(output: &crate::pipeline::Output, message: &Message) -> Result
                 .as_deref()
                 .and_then(|d| d.parse::<jiff::Timestamp>().ok())
                 .map(|t| t.as_millisecond());
-            n.taxonomy_version = r.taxonomy.as_ref().map(|t| format!("{}@{}", t.name, t.version));
-            n.model_version = r.models.encoder.as_ref().map(|m| {
-                format!("{}@{}", m.id, m.sha256.get(..8).unwrap_or(&m.sha256))
-            });
+            n.taxonomy_version = r
+                .taxonomy
+                .as_ref()
+                .map(|t| format!("{}@{}", t.name, t.version));
+            n.model_version = r
+                .models
+                .encoder
+                .as_ref()
+                .map(|m| format!("{}@{}", m.id, m.sha256.get(..8).unwrap_or(&m.sha256)));
         }
     }
     Ok(n)

@@ -157,7 +157,10 @@ impl DeskState {
 
     /// Delete expired and idle sessions (the server runs this now and then).
     pub async fn purge_sessions(&self) -> Result<u64, crate::store::StoreError> {
-        self.0.store.purge_sessions(self.0.config.session_idle).await
+        self.0
+            .store
+            .purge_sessions(self.0.config.session_idle)
+            .await
     }
 
     fn engine(&self) -> Result<Arc<Engine>, error::Fail> {
@@ -251,9 +254,12 @@ pub fn app(state: DeskState) -> Router {
         .layer(middleware::from_fn(security_headers))
         // Request spans: method and path only, never bodies or queries (a search is content).
         .layer(
-            tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                tracing::info_span!("desk", method = %req.method(), path = %req.uri().path())
-            }),
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    tracing::info_span!("desk", method = %req.method(), path = %req.uri().path())
+                })
+                // Internal errors log themselves (`error::Fail`); a 503 while loading is no error.
+                .on_failure(()),
         )
         .with_state(state)
 }
@@ -277,7 +283,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));

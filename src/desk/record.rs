@@ -169,9 +169,16 @@ fn review_note(n: &Value) -> String {
             let facts: Vec<String> = n
                 .get("unsupported")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default();
-            format!("summary states what the message does not: {}", facts.join(", "))
+            format!(
+                "summary states what the message does not: {}",
+                facts.join(", ")
+            )
         }
         Some("unclean_parse") => "the message could not be parsed cleanly".into(),
         Some(other) => other.replace('_', " "),
@@ -250,11 +257,7 @@ impl RecordView {
                     .and_then(Value::as_array)
                     .map(|a| {
                         a.iter()
-                            .filter_map(|u| {
-                                u.as_str()
-                                    .map(str::to_string)
-                                    .or_else(|| s(u, "text"))
-                            })
+                            .filter_map(|u| u.as_str().map(str::to_string).or_else(|| s(u, "text")))
                             .collect()
                     })
                     .unwrap_or_default(),
@@ -275,7 +278,12 @@ impl RecordView {
                     models.push(format!("{role} {id}"));
                 }
             }
-            for h in m.get("heads").and_then(Value::as_array).into_iter().flatten() {
+            for h in m
+                .get("heads")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(id) = s(h, "id") {
                     models.push(id);
                 }
@@ -303,7 +311,11 @@ impl RecordView {
             open_questions: conv
                 .and_then(|c| c.get("open_questions"))
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|q| q.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|q| q.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }
@@ -340,6 +352,25 @@ mod tests {
             ["encoder all-minilm-l6-v2", "taxonomy public-service@1.0.1"]
         );
         assert!(r.evidence.is_empty() && r.error.is_none());
+    }
+
+    #[test]
+    fn reads_evidence_and_key_facts_as_the_analysis_modules_write_them() {
+        // The shapes of `classify::evidence::EvidenceSummary` and `summarize::facts::KeyFact`
+        // (a Range serialises as {"start", "end"}), under the keys the record will use.
+        let json = r#"{"evidence":{"evidence":[{"kind":"vulnerability","field":"body",
+            "span":{"start":52,"end":61},"text":"who is 84","detail":"elderly","strong":false}],
+            "kinds":["vulnerability"],"urgent":false},
+            "key_facts":[{"kind":"phone","source":"body","span":{"start":300,"end":312},
+            "text":"07700 900123","value":"+447700900123","role":null}]}"#;
+        let r = RecordView::parse(json);
+        assert_eq!(r.evidence.len(), 1);
+        assert_eq!(
+            (r.evidence[0].text.as_str(), r.evidence[0].start),
+            ("who is 84", Some(52))
+        );
+        assert_eq!(r.facts[0].value.as_deref(), Some("+447700900123"));
+        assert_eq!(r.facts[0].field, "body");
     }
 
     #[test]

@@ -72,10 +72,8 @@ impl Store {
             .fetch_one(&mut *conn)
             .await
             .map_err(query("overview total"))?;
-        let flagged = one(
-            "SELECT COUNT(*) FROM triage t WHERE t.needs_review = 1 \
-             OR t.message_id IN (SELECT message_id FROM review_reasons)",
-        )
+        let flagged = one("SELECT COUNT(*) FROM triage t WHERE t.needs_review = 1 \
+             OR t.message_id IN (SELECT message_id FROM review_reasons)")
         .fetch_one(&mut *conn)
         .await
         .map_err(query("overview flagged"))?;

@@ -65,7 +65,10 @@ both!(the_contract, |pg| async move {
     let c = Some(ann.cookie.as_str());
 
     let s = l.send(get("/api/session", c)).await.json();
-    assert_eq!((s["user"].as_str(), s["role"].as_str()), (Some("ann"), Some("reviewer")));
+    assert_eq!(
+        (s["user"].as_str(), s["role"].as_str()),
+        (Some("ann"), Some("reviewer"))
+    );
     assert_eq!(s["csrf_token"].as_str().unwrap().len(), 64);
 
     // The queue: urgent, then needs review, then oldest.
@@ -84,7 +87,10 @@ both!(the_contract, |pg| async move {
         .json();
     assert_eq!(q["total"], 1);
     assert_eq!(q["items"][0]["subject"], "Unsure");
-    assert_eq!(q["items"][0]["review_reasons"][0], "category:low_confidence");
+    assert_eq!(
+        q["items"][0]["review_reasons"][0],
+        "category:low_confidence"
+    );
     // Each facet counts with the other filters applied but not its own.
     let complaint = q["counts"]["category"]
         .as_array()
@@ -101,7 +107,10 @@ both!(the_contract, |pg| async move {
     assert_eq!(bad.json()["error"]["code"], "invalid_request");
 
     // One message.
-    let m = l.send(get(&format!("/api/messages/{}", ids[0]), c)).await.json();
+    let m = l
+        .send(get(&format!("/api/messages/{}", ids[0]), c))
+        .await
+        .json();
     assert_eq!(m["message"]["subject"], "Routine old");
     assert_eq!(m["record"]["schema"], "mailroom.triage/1");
     assert_eq!(m["conversation"], json!([ids[0].0]));
@@ -111,17 +120,35 @@ both!(the_contract, |pg| async move {
     // Writes, with the token: a correction and a status, each audited.
     let path = format!("/api/messages/{}/labels", ids[0]);
     let a = l
-        .send(post_json(&path, c, Some(&ann.csrf), json!({"axis": "category", "label": "feedback"})))
+        .send(post_json(
+            &path,
+            c,
+            Some(&ann.csrf),
+            json!({"axis": "category", "label": "feedback"}),
+        ))
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
     let v = a.json();
-    assert_eq!((v["before"].as_str(), v["after"].as_str()), (Some("complaint"), Some("feedback")));
+    assert_eq!(
+        (v["before"].as_str(), v["after"].as_str()),
+        (Some("complaint"), Some("feedback"))
+    );
     let a = l
-        .send(post_json(&path, c, Some(&ann.csrf), json!({"axis": "category", "label": "gossip"})))
+        .send(post_json(
+            &path,
+            c,
+            Some(&ann.csrf),
+            json!({"axis": "category", "label": "gossip"}),
+        ))
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text());
     let a = l
-        .send(post_json(&path, c, Some(&ann.csrf), json!({"axis": "category"})))
+        .send(post_json(
+            &path,
+            c,
+            Some(&ann.csrf),
+            json!({"axis": "category"}),
+        ))
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     let a = l
@@ -158,7 +185,11 @@ both!(the_contract, |pg| async move {
         .send(form(
             &format!("/messages/{}/note", ids[1]),
             c,
-            &[("csrf", &ann.csrf), ("body", "Called back; visit booked."), ("back", "/messages/2?at=0")],
+            &[
+                ("csrf", &ann.csrf),
+                ("body", "Called back; visit booked."),
+                ("back", "/messages/2?at=0"),
+            ],
         ))
         .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER);
@@ -167,10 +198,18 @@ both!(the_contract, |pg| async move {
         .send(form(
             &format!("/messages/{}/assign", ids[1]),
             c,
-            &[("csrf", &ann.csrf), ("assignee", "boss"), ("back", "https://evil.example/")],
+            &[
+                ("csrf", &ann.csrf),
+                ("assignee", "boss"),
+                ("back", "https://evil.example/"),
+            ],
         ))
         .await;
-    assert_eq!(a.location(), Some(&*format!("/messages/{}", ids[1])), "no redirect off-site");
+    assert_eq!(
+        a.location(),
+        Some(&*format!("/messages/{}", ids[1])),
+        "no redirect off-site"
+    );
     let a = l
         .send(form(
             &format!("/messages/{}/assign", ids[1]),
@@ -181,12 +220,15 @@ both!(the_contract, |pg| async move {
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     let item = l.store.message(ids[1]).await.unwrap().unwrap().item;
     assert_eq!(item.assignee.as_deref(), Some("boss"));
-    assert_eq!(l.store.notes(ids[1]).await.unwrap()[0].body, "Called back; visit booked.");
-    let page = l
-        .send(get("/?unassigned=true", c))
-        .await
-        .text();
-    assert!(!page.contains(">Urgent<"), "the assigned message left the unassigned queue");
+    assert_eq!(
+        l.store.notes(ids[1]).await.unwrap()[0].body,
+        "Called back; visit booked."
+    );
+    let page = l.send(get("/?unassigned=true", c)).await.text();
+    assert!(
+        !page.contains(">Urgent<"),
+        "the assigned message left the unassigned queue"
+    );
 });
 
 both!(messages_wait_for_the_engine, |pg| async move {
@@ -220,45 +262,54 @@ both!(messages_wait_for_the_engine, |pg| async move {
     assert_eq!(a.json()["error"]["code"], "engine_unavailable");
 });
 
-both!(openapi_lists_the_contract_and_every_route_answers, |pg| async move {
-    let l = Local::new(pg).await;
-    let ids = seed(&l).await;
-    let boss = l.login("boss").await;
-    let c = Some(boss.cookie.as_str());
-    let doc = l.send(get("/api/openapi.json", c)).await.json();
-    assert_eq!(doc["openapi"], "3.1.0");
-    let mut documented = BTreeSet::new();
-    for (path, ops) in doc["paths"].as_object().unwrap() {
-        for method in ops.as_object().unwrap().keys() {
-            documented.insert((method.to_uppercase(), path.clone()));
+both!(
+    openapi_lists_the_contract_and_every_route_answers,
+    |pg| async move {
+        let l = Local::new(pg).await;
+        let ids = seed(&l).await;
+        let boss = l.login("boss").await;
+        let c = Some(boss.cookie.as_str());
+        let doc = l.send(get("/api/openapi.json", c)).await.json();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut documented = BTreeSet::new();
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            for method in ops.as_object().unwrap().keys() {
+                documented.insert((method.to_uppercase(), path.clone()));
+            }
         }
+        let expected: BTreeSet<(String, String)> = API_ROUTES
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
+        assert_eq!(documented, expected);
+        for (m, p) in API_ROUTES {
+            assert!(
+                ROUTES.contains(&(*m, *p)),
+                "{m} {p} is documented but not a route"
+            );
+        }
+        // Every route is served: not the fallback's 404 or 405.
+        for (method, path) in ROUTES.iter().filter(|r| r.1 != "/logout") {
+            let path = path
+                .replace("{id}", &ids[0].to_string())
+                .replace("{name}", "ann");
+            let req = match *method {
+                "GET" => get(&path, c),
+                _ if path.starts_with("/api/") => post_json(&path, c, Some(&boss.csrf), json!({})),
+                _ => form(&path, c, &[("csrf", &boss.csrf)]),
+            };
+            let a = l.send(req).await;
+            assert!(
+                !matches!(
+                    a.status,
+                    StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+                ),
+                "{method} {path}: {}",
+                a.status
+            );
+        }
+        let a = l.send(get("/api/nothing", c)).await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND);
+        assert_eq!(a.json()["error"]["code"], "not_found");
     }
-    let expected: BTreeSet<(String, String)> = API_ROUTES
-        .iter()
-        .map(|(m, p)| (m.to_string(), p.to_string()))
-        .collect();
-    assert_eq!(documented, expected);
-    for (m, p) in API_ROUTES {
-        assert!(ROUTES.contains(&(*m, *p)), "{m} {p} is documented but not a route");
-    }
-    // Every route is served: not the fallback's 404 or 405.
-    for (method, path) in ROUTES.iter().filter(|r| r.1 != "/logout") {
-        let path = path
-            .replace("{id}", &ids[0].to_string())
-            .replace("{name}", "ann");
-        let req = match *method {
-            "GET" => get(&path, c),
-            _ if path.starts_with("/api/") => post_json(&path, c, Some(&boss.csrf), json!({})),
-            _ => form(&path, c, &[("csrf", &boss.csrf)]),
-        };
-        let a = l.send(req).await;
-        assert!(
-            !matches!(a.status, StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED),
-            "{method} {path}: {}",
-            a.status
-        );
-    }
-    let a = l.send(get("/api/nothing", c)).await;
-    assert_eq!(a.status, StatusCode::NOT_FOUND);
-    assert_eq!(a.json()["error"]["code"], "not_found");
-});
+);

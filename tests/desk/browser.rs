@@ -88,7 +88,10 @@ async fn nothing_ran(c: &Client, page: &str) {
         .unwrap();
     let scripts: Vec<String> = serde_json::from_value(v["scripts"].clone()).unwrap();
     assert_eq!(scripts.len(), 1, "{page}: scripts {scripts:?}");
-    assert!(scripts[0].ends_with("/assets/desk.js"), "{page}: {scripts:?}");
+    assert!(
+        scripts[0].ends_with("/assets/desk.js"),
+        "{page}: {scripts:?}"
+    );
     assert_eq!(v["hostile"], 0, "{page}: elements from the message");
     assert_eq!(v["pwned"], false, "{page}");
 }
@@ -167,7 +170,7 @@ fn flow(postgres: bool) {
             .catch_unwind()
             .await;
         if let Err(panic) = result {
-            browser.screenshot(&format!("{engine}-failed")).await;
+            browser.screenshot(format!("{engine}-failed")).await;
             browser.close().await;
             std::panic::resume_unwind(panic);
         }
@@ -185,7 +188,7 @@ async fn steps(
     hostile_ids: &[i64],
 ) {
     let c = &browser.client;
-    let shot = |name: &str| browser.screenshot(&format!("{engine}-{name}"));
+    let shot = |name: &str| browser.screenshot(format!("{engine}-{name}"));
     let base = server.base();
     let _ = ann;
 
@@ -228,7 +231,11 @@ async fn steps(
             a("data-date").await.parse::<i64>().unwrap(),
         ));
     }
-    assert_eq!(shown.len(), 22, "twenty inbox messages and two hostile ones");
+    assert_eq!(
+        shown.len(),
+        22,
+        "twenty inbox messages and two hostile ones"
+    );
     let mut sorted = shown.clone();
     sorted.sort_by_key(|&(id, urgent, review, date)| (!urgent, !review, date, id));
     assert_eq!(shown, sorted, "the queue's order");
@@ -243,11 +250,7 @@ async fn steps(
     let ids: Vec<i64> = shown.iter().map(|r| r.0).collect();
     assert_eq!(ids, stored, "the page shows the store's queue");
     assert!(shown[0].1, "the inbox has urgent mail and it comes first");
-    assert_eq!(
-        count(c, "#queue-title").await,
-        1,
-        "the queue's heading"
-    );
+    assert_eq!(count(c, "#queue-title").await, 1, "the queue's heading");
     shot("queue").await;
     nothing_ran(c, "queue").await;
 
@@ -292,7 +295,10 @@ async fn steps(
         assert!(!marks.is_empty(), "the summary's sentences are marked");
         for m in marks {
             let t = fold(&m.text().await.unwrap());
-            assert!(summary.contains(&t), "{t:?} is not in the summary {summary:?}");
+            assert!(
+                summary.contains(&t),
+                "{t:?} is not in the summary {summary:?}"
+            );
         }
     } else {
         let marks = c
@@ -305,10 +311,7 @@ async fn steps(
             assert!(evidence.contains(&t), "{t:?} is not evidence {evidence:?}");
         }
     }
-    assert!(
-        text(c, "#summary").await.len() > 20,
-        "the summary is shown"
-    );
+    assert!(text(c, "#summary").await.len() > 20, "the summary is shown");
     shot("message").await;
     nothing_ran(c, "message").await;
 
@@ -362,12 +365,20 @@ async fn steps(
     let corrections = store.corrections(Some(MessageId(first))).await.unwrap();
     let last = corrections.last().expect("a correction");
     assert_eq!(
-        (last.axis.as_str(), last.before.as_deref(), last.after.as_str(), last.actor.as_str()),
+        (
+            last.axis.as_str(),
+            last.before.as_deref(),
+            last.after.as_str(),
+            last.actor.as_str()
+        ),
         ("category", Some(before.as_str()), after.as_str(), "ann")
     );
     let audit = store.audit(Some(MessageId(first)), 10).await.unwrap();
     let entry = &audit[0];
-    assert_eq!((entry.action.as_str(), entry.actor.as_str()), ("correct", "ann"));
+    assert_eq!(
+        (entry.action.as_str(), entry.actor.as_str()),
+        ("correct", "ann")
+    );
     assert_eq!(entry.before.as_ref().unwrap()["label"], before.as_str());
     assert_eq!(entry.after.as_ref().unwrap()["label"], after.as_str());
     assert!(entry.taxonomy_version.is_some(), "{entry:?}");
@@ -396,7 +407,11 @@ async fn steps(
 
     // v: the overview, with the correction counted.
     press(c, "v").await;
-    until("the overview", || async move { path(c).await == "/overview" }).await;
+    until(
+        "the overview",
+        || async move { path(c).await == "/overview" },
+    )
+    .await;
     assert_eq!(count(c, "svg#per-day rect").await > 0, true);
     let changes = text(c, "#changes").await;
     assert!(changes.contains("category"), "{changes}");
@@ -415,7 +430,9 @@ async fn steps(
             .await
             .unwrap();
         nothing_ran(c, "hostile original").await;
-        assert!(text(c, "#original").await.contains("<script>window.pwned=true;"));
+        assert!(text(c, "#original")
+            .await
+            .contains("<script>window.pwned=true;"));
     }
     c.goto(&format!("{base}/messages/{}", hostile_ids[0]))
         .await
@@ -425,7 +442,9 @@ async fn steps(
         subject.contains("<script>window.pwned=true;alert('subject')</script>"),
         "the subject is shown as text: {subject:?}"
     );
-    assert!(text(c, "#body").await.contains("<b onmouseover=\"alert(2)\">bold</b>"));
+    assert!(text(c, "#body")
+        .await
+        .contains("<b onmouseover=\"alert(2)\">bold</b>"));
     shot("hostile").await;
 
     // A reviewer cannot open the accounts page.
@@ -440,7 +459,11 @@ async fn steps(
         .click()
         .await
         .unwrap();
-    until("the login page", || async move { path(c).await == "/login" }).await;
+    until(
+        "the login page",
+        || async move { path(c).await == "/login" },
+    )
+    .await;
     c.goto(&format!("{base}/")).await.unwrap();
     assert!(path(c).await.starts_with("/login"));
 }

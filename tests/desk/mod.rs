@@ -139,14 +139,15 @@ impl Local {
     /// Log in (as the browser would: a form POST) and return the session.
     pub async fn login(&self, name: &str) -> Session {
         let a = self
-            .send(form("/login", None, &[("username", name), ("password", PASSWORD)]))
+            .send(form(
+                "/login",
+                None,
+                &[("username", name), ("password", PASSWORD)],
+            ))
             .await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
         let cookie = a.cookie().expect("a session cookie");
-        let s = self
-            .send(get("/api/session", Some(&cookie)))
-            .await
-            .json();
+        let s = self.send(get("/api/session", Some(&cookie))).await.json();
         Session {
             cookie,
             csrf: s["csrf_token"].as_str().unwrap().to_string(),
@@ -281,7 +282,15 @@ impl Server {
     pub fn start(url: &str) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mailroom"))
             .current_dir(crate::util::root())
-            .args(["desk", "--store", url, "--port", "0", "--summary", "extractive"])
+            .args([
+                "desk",
+                "--store",
+                url,
+                "--port",
+                "0",
+                "--summary",
+                "extractive",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -344,7 +353,10 @@ impl Server {
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
         let mut body = all[split + 4..].to_vec();
-        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
             body = dechunk(&body);
         }
         (status, head, body)
@@ -395,7 +407,10 @@ impl Server {
                 503 if t.elapsed() < Duration::from_secs(300) => {
                     std::thread::sleep(Duration::from_millis(500))
                 }
-                _ => panic!("POST /api/messages: {status} {head} {}", String::from_utf8_lossy(&body)),
+                _ => panic!(
+                    "POST /api/messages: {status} {head} {}",
+                    String::from_utf8_lossy(&body)
+                ),
             }
         }
     }
@@ -407,7 +422,8 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
         let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else {
             break;
         };
-        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
         }
@@ -514,7 +530,7 @@ impl Browser {
     }
 
     /// Save a screenshot as `target/desk-screenshots/NAME.png`.
-    pub async fn screenshot(&self, name: &str) {
+    pub async fn screenshot(&self, name: String) {
         match self.client.screenshot().await {
             Ok(png) => std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap(),
             Err(e) => eprintln!("screenshot {name}: {e}"),

@@ -42,7 +42,11 @@ both!(no_session_is_refused, |pg| async move {
     assert_eq!(a.status, StatusCode::SEE_OTHER);
     assert_eq!(a.location(), Some(&*format!("/login?next=/messages/{id}")));
     let a = l
-        .send(form(&format!("/messages/{id}/accept"), None, &[("csrf", "x")]))
+        .send(form(
+            &format!("/messages/{id}/accept"),
+            None,
+            &[("csrf", "x")],
+        ))
         .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER);
     assert!(l.store.audit(Some(id), 10).await.unwrap().is_empty());
@@ -76,12 +80,14 @@ both!(forged_csrf_is_refused, |pg| async move {
 
     // A write sent from another site is refused even with the right token.
     let mut req = post_json(&path, Some(&ann.cookie), Some(&ann.csrf), body.clone());
-    req.headers_mut().insert(
-        header::ORIGIN,
-        "http://evil.example".parse().unwrap(),
-    );
+    req.headers_mut()
+        .insert(header::ORIGIN, "http://evil.example".parse().unwrap());
     assert_eq!(l.send(req).await.status, StatusCode::FORBIDDEN);
-    let mut login = form("/login", None, &[("username", "ann"), ("password", PASSWORD)]);
+    let mut login = form(
+        "/login",
+        None,
+        &[("username", "ann"), ("password", PASSWORD)],
+    );
     login
         .headers_mut()
         .insert("sec-fetch-site", "cross-site".parse().unwrap());
@@ -106,10 +112,20 @@ both!(reviewers_cannot_manage_accounts, |pg| async move {
     let a = l.send(get("/accounts", Some(&ann.cookie))).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     let tries = [
-        ("/accounts", vec![("name", "mallory"), ("role", "admin"), ("password", PASSWORD)]),
+        (
+            "/accounts",
+            vec![
+                ("name", "mallory"),
+                ("role", "admin"),
+                ("password", PASSWORD),
+            ],
+        ),
         ("/accounts/ann/role", vec![("role", "admin")]),
         ("/accounts/boss/disabled", vec![("disabled", "true")]),
-        ("/accounts/boss/password", vec![("password", "taken over at last")]),
+        (
+            "/accounts/boss/password",
+            vec![("password", "taken over at last")],
+        ),
     ];
     for (path, fields) in &tries {
         let mut f = vec![("csrf", ann.csrf.as_str())];
@@ -120,7 +136,12 @@ both!(reviewers_cannot_manage_accounts, |pg| async move {
     let names: Vec<_> = l.store.accounts().await.unwrap();
     assert_eq!(names.len(), 2);
     assert!(names.iter().all(|a| !a.disabled));
-    assert!(l.store.verify_login("boss", PASSWORD).await.unwrap().is_some());
+    assert!(l
+        .store
+        .verify_login("boss", PASSWORD)
+        .await
+        .unwrap()
+        .is_some());
 
     // An admin can, and changing a role ends that account's sessions.
     let boss = l.login("boss").await;
@@ -131,11 +152,21 @@ both!(reviewers_cannot_manage_accounts, |pg| async move {
         .send(form(
             "/accounts",
             Some(&boss.cookie),
-            &[("csrf", &boss.csrf), ("name", "cat"), ("role", "reviewer"), ("password", PASSWORD)],
+            &[
+                ("csrf", &boss.csrf),
+                ("name", "cat"),
+                ("role", "reviewer"),
+                ("password", PASSWORD),
+            ],
         ))
         .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
-    assert!(l.store.verify_login("cat", PASSWORD).await.unwrap().is_some());
+    assert!(l
+        .store
+        .verify_login("cat", PASSWORD)
+        .await
+        .unwrap()
+        .is_some());
     let a = l
         .send(form(
             "/accounts/ann/role",
@@ -145,7 +176,11 @@ both!(reviewers_cannot_manage_accounts, |pg| async move {
         .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER);
     let a = l.send(get("/api/session", Some(&ann.cookie))).await;
-    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "the role change ended ann's session");
+    assert_eq!(
+        a.status,
+        StatusCode::UNAUTHORIZED,
+        "the role change ended ann's session"
+    );
     let audit = l.store.audit(None, 10).await.unwrap();
     assert!(audit
         .iter()
@@ -170,7 +205,11 @@ both!(wrong_passwords_are_slowed, |pg| async move {
     for i in 0..200 {
         let pw = format!("guess number {i}");
         let a = l
-            .send(form("/login", None, &[("username", "ann"), ("password", &pw)]))
+            .send(form(
+                "/login",
+                None,
+                &[("username", "ann"), ("password", &pw)],
+            ))
             .await;
         match a.status {
             StatusCode::UNAUTHORIZED => checked += 1,
@@ -189,14 +228,25 @@ both!(wrong_passwords_are_slowed, |pg| async move {
     }
     // Only the free failures and the one that started the block reached the password check.
     assert_eq!((checked, refused), (free + 1, 200 - free - 1));
-    eprintln!("200 wrong passwords: {checked} checked, {refused} refused in {:?}", t.elapsed());
+    eprintln!(
+        "200 wrong passwords: {checked} checked, {refused} refused in {:?}",
+        t.elapsed()
+    );
     // While blocked, even the right password is refused; another account is not blocked.
     let a = l
-        .send(form("/login", None, &[("username", "ANN"), ("password", PASSWORD)]))
+        .send(form(
+            "/login",
+            None,
+            &[("username", "ANN"), ("password", PASSWORD)],
+        ))
         .await;
     assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
     let a = l
-        .send(form("/login", None, &[("username", "boss"), ("password", PASSWORD)]))
+        .send(form(
+            "/login",
+            None,
+            &[("username", "boss"), ("password", PASSWORD)],
+        ))
         .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER);
 
@@ -204,12 +254,20 @@ both!(wrong_passwords_are_slowed, |pg| async move {
     let l = Local::with(pg, limits(Duration::from_millis(300))).await;
     for _ in 0..=free {
         let a = l
-            .send(form("/login", None, &[("username", "ann"), ("password", "nope nope")]))
+            .send(form(
+                "/login",
+                None,
+                &[("username", "ann"), ("password", "nope nope")],
+            ))
             .await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED);
     }
     let a = l
-        .send(form("/login", None, &[("username", "ann"), ("password", PASSWORD)]))
+        .send(form(
+            "/login",
+            None,
+            &[("username", "ann"), ("password", PASSWORD)],
+        ))
         .await;
     assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -225,7 +283,11 @@ both!(sessions_end, |pg| async move {
     let ann = l.login("ann").await;
     // The cookie: HTTP-only, Secure, SameSite=Strict, for the whole site.
     let a = l
-        .send(form("/login", None, &[("username", "ann"), ("password", PASSWORD)]))
+        .send(form(
+            "/login",
+            None,
+            &[("username", "ann"), ("password", PASSWORD)],
+        ))
         .await;
     let set = a.headers[header::SET_COOKIE].to_str().unwrap().to_string();
     for flag in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
@@ -233,9 +295,15 @@ both!(sessions_end, |pg| async move {
     }
     // Used, the session lives on; idle past the limit, it ends.
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(l.send(get("/api/session", Some(&ann.cookie))).await.status, StatusCode::OK);
+    assert_eq!(
+        l.send(get("/api/session", Some(&ann.cookie))).await.status,
+        StatusCode::OK
+    );
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(l.send(get("/api/session", Some(&ann.cookie))).await.status, StatusCode::OK);
+    assert_eq!(
+        l.send(get("/api/session", Some(&ann.cookie))).await.status,
+        StatusCode::OK
+    );
     tokio::time::sleep(Duration::from_millis(1700)).await;
     let a = l.send(get("/api/session", Some(&ann.cookie))).await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);

@@ -82,7 +82,8 @@ impl HasCsrf for AddForm {
 }
 
 fn parse_role(s: &str) -> Result<Role, Fail> {
-    s.parse().map_err(|e: crate::store::StoreError| Fail::Invalid(e.to_string()))
+    s.parse()
+        .map_err(|e: crate::store::StoreError| Fail::Invalid(e.to_string()))
 }
 
 fn back() -> Response {

@@ -15,7 +15,6 @@ pub fn page(title: &str, user: Option<&SessionUser>, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
                 title { (title) " · mailroom desk" }
                 link rel="stylesheet" href="/assets/desk.css";
                 script src="/assets/desk.js" defer {}

@@ -46,10 +46,7 @@ pub async fn show(MaybeUser(user): MaybeUser, Query(q): Query<Next>) -> Response
 /// A wrong name or password.
 pub fn failed(username: &str, next: Option<&str>) -> impl IntoResponse {
     let notice = html! { p.error-box role="alert" { "Wrong name or password." } };
-    (
-        StatusCode::UNAUTHORIZED,
-        form(username, next, Some(notice)),
-    )
+    (StatusCode::UNAUTHORIZED, form(username, next, Some(notice)))
 }
 
 /// Too many failures.
@@ -59,5 +56,8 @@ pub fn limited(username: &str, secs: u64) -> impl IntoResponse {
             "Too many failed logins. Try again in " (secs) " seconds."
         }
     };
-    (StatusCode::TOO_MANY_REQUESTS, form(username, None, Some(notice)))
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        form(username, None, Some(notice)),
+    )
 }

@@ -111,12 +111,18 @@ fn marks(record: &RecordView, field: &str) -> Vec<Mark> {
             hint: e.start,
         })
         .collect();
-    out.extend(record.facts.iter().filter(|f| f.field == field).map(|f| Mark {
-        kind: MarkKind::Fact,
-        text: f.text.clone(),
-        title: format!("key fact: {}", f.kind.replace('_', " ")),
-        hint: f.start,
-    }));
+    out.extend(
+        record
+            .facts
+            .iter()
+            .filter(|f| f.field == field)
+            .map(|f| Mark {
+                kind: MarkKind::Fact,
+                text: f.text.clone(),
+                title: format!("key fact: {}", f.kind.replace('_', " ")),
+                hint: f.start,
+            }),
+    );
     if field == "body" {
         if let Some(s) = &record.summary {
             out.extend(

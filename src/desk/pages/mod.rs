@@ -28,7 +28,11 @@ pub const SHORTCUTS: &[(&str, &str, &str)] = &[
     ("message", "c, then 1-9", "correct the category"),
     ("message", "p, then 1-9", "correct the priority"),
     ("message", "x, then 1-9", "correct the junk label"),
-    ("message", "l, then 1-9", "correct another axis (each l moves to the next)"),
+    (
+        "message",
+        "l, then 1-9",
+        "correct another axis (each l moves to the next)",
+    ),
     ("message", "m", "assign to me"),
     ("message", "s", "choose an assignee"),
     ("message", "n", "write a note (Ctrl+Enter sends it)"),
