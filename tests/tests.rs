@@ -11,6 +11,7 @@ mod triage;
 
 mod email;
 mod http;
+mod ingest;
 
 mod text;
 mod threads;

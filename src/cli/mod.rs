@@ -14,6 +14,7 @@ mod embed;
 mod eval;
 mod eval_summaries;
 mod generate;
+mod ingest;
 mod models;
 mod output;
 mod parse;
@@ -70,6 +71,10 @@ pub enum Command {
     Summarize(summarize::SummarizeArgs),
     /// Serve the desk, the caseworkers' web page over a store; `desk user ...` manages accounts.
     Desk(desk::DeskArgs),
+    /// Triage messages into a store (SQLite or PostgreSQL) for the desk; idempotent.
+    Ingest(ingest::IngestArgs),
+    /// Write every stored record as JSON lines, with the corrections applied and marked.
+    Export(ingest::ExportArgs),
 }
 
 /// How a command ended, as an exit code.
@@ -122,7 +127,10 @@ pub fn configure_threads(cli: &Cli) {
 impl Command {
     /// Whether this command keeps the encoder and the generator busy at the same time.
     fn runs_models_side_by_side(&self) -> bool {
-        matches!(self, Command::Triage(_) | Command::Serve(_))
+        matches!(
+            self,
+            Command::Triage(_) | Command::Serve(_) | Command::Ingest(_)
+        )
     }
 }
 
@@ -141,6 +149,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Serve(args) => serve::run(args),
         Command::Summarize(args) => summarize::run(args),
         Command::Desk(args) => desk::run(args),
+        Command::Ingest(args) => ingest::run(args),
+        Command::Export(args) => ingest::export(args),
     }
 }
 

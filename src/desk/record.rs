@@ -222,8 +222,11 @@ fn facts(v: &Value) -> Vec<FactView> {
                         kind: s(f, "kind")?,
                         text: s(f, "text")?,
                         value: s(f, "value"),
-                        field: s(f, "source")
-                            .or_else(|| s(f, "field"))
+                        // `{"source": {"field": "body"}}` (an attachment has an index too).
+                        field: f
+                            .get("source")
+                            .and_then(|src| s(src, "field"))
+                            .or_else(|| s(f, "source"))
                             .unwrap_or_else(|| "body".into()),
                         start: start_of(f),
                     })
@@ -361,7 +364,7 @@ mod tests {
         let json = r#"{"evidence":{"evidence":[{"kind":"vulnerability","field":"body",
             "span":{"start":52,"end":61},"text":"who is 84","detail":"elderly","strong":false}],
             "kinds":["vulnerability"],"urgent":false},
-            "key_facts":[{"kind":"phone","source":"body","span":{"start":300,"end":312},
+            "key_facts":[{"kind":"phone","source":{"field":"subject"},"span":{"start":300,"end":312},
             "text":"07700 900123","value":"+447700900123","role":null}]}"#;
         let r = RecordView::parse(json);
         assert_eq!(r.evidence.len(), 1);
@@ -370,7 +373,7 @@ mod tests {
             ("who is 84", Some(52))
         );
         assert_eq!(r.facts[0].value.as_deref(), Some("+447700900123"));
-        assert_eq!(r.facts[0].field, "body");
+        assert_eq!(r.facts[0].field, "subject");
     }
 
     #[test]

@@ -22,7 +22,7 @@ fn crash_message(i: usize) -> NewMessage {
     message(
         i,
         Msg {
-            conversation: Some(if i % 2 == 0 { "even" } else { "odd" }),
+            conversation: Some(if i.is_multiple_of(2) { "even" } else { "odd" }),
             ..Msg::default()
         },
     )
