@@ -120,10 +120,7 @@ fn cross_site(h: &HeaderMap) -> bool {
     };
     let origin = origin.to_str().unwrap_or("");
     let host = host.to_str().unwrap_or("");
-    let origin_host = origin
-        .split_once("://")
-        .map(|(_, rest)| rest)
-        .unwrap_or("");
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
     !origin_host.eq_ignore_ascii_case(host)
 }
 
