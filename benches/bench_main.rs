@@ -12,6 +12,6 @@ criterion_group!(
     name = benches;
     config = benchmarks::config();
     targets = benchmarks::mail::bench, benchmarks::models::bench, benchmarks::triage::bench,
-        benchmarks::store::bench
+        benchmarks::store::bench, benchmarks::desk::bench
 );
 criterion_main!(benches);

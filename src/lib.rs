@@ -25,6 +25,7 @@
 //! - [`http`]: the HTTP API over the pipeline's lanes.
 //! - [`store`]: messages, records, review work, accounts and the work queue in SQLite or
 //!   PostgreSQL, for the desk, the mailbox watcher and the workers.
+//! - [`desk`]: the caseworkers' web page over the store and the pipeline.
 //!
 //! ```no_run
 //! use mailroom::pipeline::{read_inputs, EngineBuilder, Method, ModelSpec, Output, SourceOptions};
@@ -47,6 +48,7 @@
 #![deny(unsafe_code)]
 
 pub mod classify;
+pub mod desk;
 pub mod email;
 pub mod error;
 pub mod http;

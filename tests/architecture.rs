@@ -23,12 +23,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["pipeline", "classify", "summarize", "models", "email"],
     ),
     ("http", &["pipeline"]),
+    ("desk", &["pipeline", "store"]),
 ];
 
 /// What the command line may use of the library: the pipeline, the learning layer, the model
-/// store (for the `models`, `embed`, `generate` and `bench` commands), the HTTP API and the
-/// store (opening it, exporting).
-const CLI_ALLOWED: &[&str] = &["pipeline", "learn", "models", "http", "store"];
+/// store (for the `models`, `embed`, `generate` and `bench` commands), the HTTP API, the desk
+/// and the store (opening it, exporting, `desk user`).
+const CLI_ALLOWED: &[&str] = &["pipeline", "learn", "models", "http", "desk", "store"];
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -22,3 +22,4 @@ mod summarize;
 mod store;
 
 mod workers;
+mod desk;

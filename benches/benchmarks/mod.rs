@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use criterion::Criterion;
 
+pub mod desk;
 pub mod mail;
 pub mod models;
 pub mod store;

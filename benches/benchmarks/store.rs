@@ -178,7 +178,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Open a store and fill it with the corpus (batches of 500 per transaction).
-async fn fill(url: &str, messages: &[NewMessage]) -> Store {
+pub async fn fill(url: &str, messages: &[NewMessage]) -> Store {
     let store = Store::open(url).await.unwrap();
     let start = Instant::now();
     for batch in messages.chunks(500) {
@@ -270,7 +270,7 @@ fn collect(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
 }
 
 /// 10,000 messages with labels drawn by a fixed-seed generator.
-fn corpus() -> Vec<NewMessage> {
+pub fn corpus() -> Vec<NewMessage> {
     const CATEGORIES: [(&str, u32); 8] = [
         ("complaint", 34),
         ("application", 25),

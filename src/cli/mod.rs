@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod classify;
 mod common;
+mod desk;
 mod embed;
 mod eval;
 mod eval_summaries;
@@ -70,6 +71,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Summarise each message (abstractive or extractive, checked against the source); JSON lines.
     Summarize(summarize::SummarizeArgs),
+    /// Serve the desk, the caseworkers' web page over a store; `desk user ...` manages accounts.
+    Desk(desk::DeskArgs),
     /// Triage messages into a store (SQLite or PostgreSQL) for the desk; idempotent.
     Ingest(ingest::IngestArgs),
     /// Write every stored record as JSON lines, with the corrections applied and marked.
@@ -156,6 +159,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Parse(args) => parse::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Summarize(args) => summarize::run(args),
+        Command::Desk(args) => desk::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Export(args) => ingest::export(args),
         Command::Enqueue(args) => queue::run_enqueue(args),

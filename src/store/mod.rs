@@ -38,6 +38,7 @@ mod messages;
 mod migrate;
 mod queue;
 mod review;
+mod stats;
 mod types;
 
 use std::sync::Arc;
@@ -65,6 +66,7 @@ pub use queue::{
     MIN_SEARCH_TERM_CHARS,
 };
 pub use review::{AuditEntry, Correction, Note, URGENT_LABEL};
+pub use stats::{DayCount, LabelChanges, Overview};
 pub use types::{Label, MessageId, Status};
 
 use error::query;

@@ -1,0 +1,56 @@
+//! Taking a message in through the desk (`POST /api/messages`): the raw RFC 822 bytes are
+//! triaged by the engine on a blocking thread (never on the async runtime: a summary can take
+//! seconds), turned into the store's row by the pipeline's ingest
+//! ([`crate::pipeline::ingest::stored_message`], the same row `mailroom ingest` writes) and
+//! stored, idempotently by the bytes' SHA-256 (a message already stored is not triaged again).
+
+use super::error::Fail;
+use super::DeskState;
+use crate::pipeline::ingest::stored_message;
+use crate::pipeline::{input_sha256, Content, Message, Provenance, SourceKind};
+use crate::store::{MessageId, Put};
+
+/// What taking a message in did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Taken {
+    /// The stored message.
+    pub id: MessageId,
+    /// Whether it was new (else it was already stored, and nothing changed).
+    pub added: bool,
+}
+
+/// Triage and store one message.
+pub async fn take(state: &DeskState, raw: Vec<u8>) -> Result<Taken, Fail> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(Fail::Invalid("the message is empty".into()));
+    }
+    let id = crate::pipeline::scan_message_id(&raw);
+    let message = move |raw: Vec<u8>, id: String| Message {
+        id,
+        provenance: Provenance {
+            path: "desk".into(),
+            kind: SourceKind::Eml,
+            index: None,
+            offset: None,
+        },
+        content: Ok(Content::Raw(raw)),
+    };
+    let sha = input_sha256(&message(raw.clone(), String::new())).unwrap_or_default();
+    if let Some(id) = state.store().find(&sha).await? {
+        return Ok(Taken { id, added: false });
+    }
+    let id = id.unwrap_or_else(|| sha.clone());
+    let engine = state.engine()?;
+    let row = tokio::task::spawn_blocking(move || {
+        let output = engine.triage(vec![message(raw.clone(), id.clone())]).pop();
+        output.map(|o| stored_message(&o, &message(raw, id), &engine))
+    })
+    .await
+    .map_err(|e| Fail::Internal(format!("triage thread: {e}")))?
+    .ok_or_else(|| Fail::Internal("the engine returned no record".into()))?;
+    let put = state.store().put(&row).await?;
+    Ok(Taken {
+        id: put.id(),
+        added: matches!(put, Put::Added(_)),
+    })
+}
