@@ -9,6 +9,7 @@ mod triage;
 
 mod email;
 mod http;
+mod imap;
 
 mod text;
 
