@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use mailroom::email::sources::imap::{
-    Backoff, Credentials, ImapConfig, ImapError, ImapMailbox, ImapUrl, Mailbox, Secret,
-    Timeouts, TlsRoots,
+    Backoff, Credentials, ImapConfig, ImapError, ImapMailbox, ImapUrl, Mailbox, Secret, Timeouts,
+    TlsRoots,
 };
 
 use super::{Dovecot, PASSWORD, TOKEN};
@@ -28,8 +28,14 @@ fn imap_wrong_password_is_an_authentication_error_without_the_password() {
     assert!(!e.is_transient());
     let text = format!("{e:#}");
     assert!(text.contains("authentication failed"), "{text}");
-    assert!(!text.contains("not-the-password") && !text.contains("clerk"), "{text}");
-    assert!(start.elapsed() < Duration::from_secs(10), "no retries on a refused login");
+    assert!(
+        !text.contains("not-the-password") && !text.contains("clerk"),
+        "{text}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "no retries on a refused login"
+    );
 }
 
 #[test]
@@ -40,7 +46,10 @@ fn imap_untrusted_certificate_is_named_as_such() {
     let e = connect_err(cfg);
     assert!(matches!(e, ImapError::Certificate { .. }), "{e:?}");
     let text = e.to_string();
-    assert!(text.contains("not trusted") && text.contains("CA file"), "{text}");
+    assert!(
+        text.contains("not trusted") && text.contains("CA file"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -50,7 +59,10 @@ fn imap_missing_folder_is_a_clear_error() {
     let e = m.select("Cases/2025").unwrap_err();
     assert!(matches!(e, ImapError::NoSuchFolder { .. }), "{e:?}");
     let text = e.to_string();
-    assert!(text.contains("Cases/2025") && text.contains("does not exist"), "{text}");
+    assert!(
+        text.contains("Cases/2025") && text.contains("does not exist"),
+        "{text}"
+    );
     // The connection is still good.
     assert!(m.select("INBOX").is_ok());
     let e = m.fetch_since(0, 1);
@@ -67,7 +79,8 @@ fn imap_plaintext_works_on_loopback_and_is_refused_elsewhere() {
     ))
     .unwrap();
     let mut m = ImapMailbox::connect(cfg.clone()).unwrap();
-    m.append("INBOX", &super::note(1, "over plaintext"), "").unwrap();
+    m.append("INBOX", &super::note(1, "over plaintext"), "")
+        .unwrap();
     m.select("INBOX").unwrap();
     assert_eq!(m.fetch_since(0, 5).unwrap().len(), 1);
 
@@ -83,9 +96,11 @@ fn imap_xoauth2_with_a_token_file() {
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
     let mut cfg = server.config("INBOX");
-    cfg.url =
-        ImapUrl::parse(&format!("imaps://robot%40dept.example@127.0.0.1:{}/", server.tls_port))
-            .unwrap();
+    cfg.url = ImapUrl::parse(&format!(
+        "imaps://robot%40dept.example@127.0.0.1:{}/",
+        server.tls_port
+    ))
+    .unwrap();
     cfg.credentials = Credentials::OAuth2(Secret::from_file(&token_file).unwrap());
     let mut m = ImapMailbox::connect(cfg.clone()).unwrap();
     let sel = m.select("INBOX").unwrap();
@@ -93,7 +108,16 @@ fn imap_xoauth2_with_a_token_file() {
 
     cfg.credentials = Credentials::OAuth2(Secret::new(PASSWORD.replace(' ', "")));
     let e = connect_err(cfg);
-    assert!(matches!(e, ImapError::Auth { mechanism: "XOAUTH2", .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            ImapError::Auth {
+                mechanism: "XOAUTH2",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -120,7 +144,10 @@ fn imap_a_server_that_never_answers_times_out() {
     };
     let start = Instant::now();
     let e = connect_err(cfg);
-    assert!(matches!(e, ImapError::Timeout { op: "greeting", .. }), "{e:?}");
+    assert!(
+        matches!(e, ImapError::Timeout { op: "greeting", .. }),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("no answer within 1s"), "{e}");
     assert!(start.elapsed() < Duration::from_secs(3));
     hold.join().unwrap();

@@ -71,9 +71,21 @@ fn make_ca(dir: &Path, name: &str) {
     openssl(
         dir,
         &[
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-days", "2", "-subj", &format!("/CN=mailroom test {name}"),
-            "-keyout", &format!("{name}.key"), "-out", &format!("{name}.crt"),
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN=mailroom test {name}"),
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.crt"),
         ],
     );
 }
@@ -91,15 +103,39 @@ fn make_server_cert(dir: &Path) {
     openssl(
         dir,
         &[
-            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr",
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
         ],
     );
     openssl(
         dir,
         &[
-            "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-set_serial", "2", "-days", "2", "-extfile", "ext.cnf", "-out", "server.crt",
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            "2",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "server.crt",
         ],
     );
 }
@@ -207,17 +243,24 @@ impl Dovecot {
                 if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
                     panic!("dovecot exited ({status}): {}", self.log());
                 }
-                assert!(Instant::now() < deadline, "dovecot not listening: {}", self.log());
+                assert!(
+                    Instant::now() < deadline,
+                    "dovecot not listening: {}",
+                    self.log()
+                );
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
     }
 
-    /// Stop the server (SIGTERM through `dovecot stop`; clients get BYE).
+    /// Stop the server as `systemctl stop` would: `dovecot stop` for the master, then SIGTERM
+    /// to the login and mail processes it started (Dovecot 2.3 leaves running sessions alive
+    /// when only its master is stopped; systemd ends the whole service).
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;
         };
+        let sessions = descendants(child.id());
         let _ = Command::new(dovecot_bin())
             .arg("-c")
             .arg(&self.conf)
@@ -231,6 +274,18 @@ impl Dovecot {
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+        let left: Vec<u32> = sessions.into_iter().filter(|&p| is_dovecot(p)).collect();
+        for pid in &left {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .output();
+        }
+        // They hold the listening sockets too: wait until they are gone.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while left.iter().any(|&p| is_dovecot(p)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -296,6 +351,41 @@ impl Dovecot {
         m.select(folder).unwrap();
         m
     }
+}
+
+/// The processes below `root`, from `/proc`.
+fn descendants(root: u32) -> Vec<u32> {
+    let mut links: Vec<(u32, u32)> = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid …`; comm may hold spaces, so read after the last ')'.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(ppid) = ppid {
+            links.push((pid, ppid));
+        }
+    }
+    let mut out = vec![root];
+    let mut i = 0;
+    while i < out.len() {
+        let parent = out[i];
+        out.extend(links.iter().filter(|l| l.1 == parent).map(|l| l.0));
+        i += 1;
+    }
+    out.remove(0);
+    out
+}
+
+/// Whether `pid` is still a Dovecot process (its title starts with `dovecot/`).
+fn is_dovecot(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with(b"dovecot/"))
 }
 
 impl Drop for Dovecot {

@@ -23,16 +23,21 @@ fn imap_keywords_are_set_and_read_back_on_that_message_only() {
     let server = Dovecot::start();
     let mut m = server.open("INBOX");
     for n in 1..=3 {
-        m.append("INBOX", &note(n, "my bin was not collected"), "").unwrap();
+        m.append("INBOX", &note(n, "my bin was not collected"), "")
+            .unwrap();
     }
     let sel = m.select("INBOX").unwrap();
     assert!(sel.keywords_allowed, "Dovecot lets clients create keywords");
-    m.set_keywords(2, &["$MailroomUrgent", "$MailroomReview"]).unwrap();
+    m.set_keywords(2, &["$MailroomUrgent", "$MailroomReview"])
+        .unwrap();
     m.set_keywords(2, &["$MailroomUrgent"]).unwrap(); // again: no change, no error
 
     // Read back over a fresh connection, as a mail client would see them.
     let mut reader = server.open("INBOX");
-    assert_eq!(flags_of(&mut reader, 2), ["$MailroomReview", "$MailroomUrgent"]);
+    assert_eq!(
+        flags_of(&mut reader, 2),
+        ["$MailroomReview", "$MailroomUrgent"]
+    );
     assert!(flags_of(&mut reader, 1).is_empty());
     assert!(flags_of(&mut reader, 3).is_empty());
 
@@ -40,7 +45,10 @@ fn imap_keywords_are_set_and_read_back_on_that_message_only() {
         let e = m.set_keywords(1, &["$MailroomJunk", bad]).unwrap_err();
         assert!(matches!(e, ImapError::Keyword { .. }), "{bad}: {e}");
     }
-    assert!(flags_of(&mut reader, 1).is_empty(), "a refused list sets nothing");
+    assert!(
+        flags_of(&mut reader, 1).is_empty(),
+        "a refused list sets nothing"
+    );
     let e = m.set_keywords(99, &["$MailroomJunk"]).unwrap_err();
     assert!(matches!(e, ImapError::NoSuchMessage { uid: 99, .. }), "{e}");
 }
@@ -56,18 +64,29 @@ fn imap_move_takes_one_message_to_the_junk_folder() {
     assert_eq!(m.move_to(2, "Junk").unwrap(), Moved::Moved);
 
     let mut inbox = server.open("INBOX");
-    let left: Vec<u32> = inbox.fetch_since(0, 10).unwrap().iter().map(|f| f.uid).collect();
+    let left: Vec<u32> = inbox
+        .fetch_since(0, 10)
+        .unwrap()
+        .iter()
+        .map(|f| f.uid)
+        .collect();
     assert_eq!(left, [1, 3]);
     let mut junk = server.open("Junk");
     let moved = junk.fetch_since(0, 10).unwrap();
     assert_eq!(moved.len(), 1);
-    assert_eq!(moved[0].content.as_deref().ok(), Some(&note(2, "cheap watches")[..]));
+    assert_eq!(
+        moved[0].content.as_deref().ok(),
+        Some(&note(2, "cheap watches")[..])
+    );
     assert!(!flags_of(&mut junk, moved[0].uid).contains(&"\\Seen".to_string()));
 
     let e = m.move_to(2, "Junk").unwrap_err();
     assert!(matches!(e, ImapError::NoSuchMessage { uid: 2, .. }), "{e}");
     let e = m.move_to(1, "No Such Folder").unwrap_err().to_string();
-    assert!(e.contains("No Such Folder") && e.contains("does not exist"), "{e}");
+    assert!(
+        e.contains("No Such Folder") && e.contains("does not exist"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -82,18 +101,27 @@ fn imap_move_without_the_move_extension_expunges_only_the_moved_message() {
         m.append("INBOX", &note(n, "win a prize"), "").unwrap();
     }
     // The clerk had marked message 4 deleted in their client, not yet purged.
-    m.append("INBOX", &note(4, "old draft"), "\\Deleted").unwrap();
+    m.append("INBOX", &note(4, "old draft"), "\\Deleted")
+        .unwrap();
     m.select("INBOX").unwrap();
     assert_eq!(m.move_to(2, "Junk").unwrap(), Moved::CopiedAndExpunged);
 
     let mut inbox = server.open("INBOX");
-    let left: Vec<u32> = inbox.fetch_since(0, 10).unwrap().iter().map(|f| f.uid).collect();
+    let left: Vec<u32> = inbox
+        .fetch_since(0, 10)
+        .unwrap()
+        .iter()
+        .map(|f| f.uid)
+        .collect();
     assert_eq!(left, [1, 3, 4], "only the moved message left the folder");
     assert_eq!(flags_of(&mut inbox, 4), ["\\Deleted"]);
     let mut junk = server.open("Junk");
     let moved = junk.fetch_since(0, 10).unwrap();
     assert_eq!(moved.len(), 1);
-    assert_eq!(moved[0].content.as_deref().ok(), Some(&note(2, "win a prize")[..]));
+    assert_eq!(
+        moved[0].content.as_deref().ok(),
+        Some(&note(2, "win a prize")[..])
+    );
     assert!(
         flags_of(&mut junk, moved[0].uid).is_empty(),
         "the copy carries no \\Deleted"

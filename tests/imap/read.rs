@@ -74,7 +74,10 @@ fn imap_500_messages_read_back_byte_for_byte_and_none_marked_read() {
     let mut expected_lf: Vec<Vec<u8>> = corpus.iter().map(|(_, r)| lf(r)).collect();
     on_disk.sort();
     expected_lf.sort();
-    assert!(on_disk == expected_lf, "the Maildir differs from what was appended");
+    assert!(
+        on_disk == expected_lf,
+        "the Maildir differs from what was appended"
+    );
 
     let mut m = server.open("INBOX");
     let sel = m.select("INBOX").unwrap();
@@ -94,7 +97,10 @@ fn imap_500_messages_read_back_byte_for_byte_and_none_marked_read() {
     }
     assert_eq!(got.len(), corpus.len());
     for (f, (path, raw)) in got.iter().zip(&corpus) {
-        let body = f.content.as_ref().unwrap_or_else(|e| panic!("UID {}: {e}", f.uid));
+        let body = f
+            .content
+            .as_ref()
+            .unwrap_or_else(|e| panic!("UID {}: {e}", f.uid));
         assert!(
             body == raw,
             "UID {} differs from {} ({} bytes against {})",
@@ -103,7 +109,12 @@ fn imap_500_messages_read_back_byte_for_byte_and_none_marked_read() {
             body.len(),
             raw.len()
         );
-        assert_eq!(f.size as usize, raw.len(), "RFC822.SIZE of {}", path.display());
+        assert_eq!(
+            f.size as usize,
+            raw.len(),
+            "RFC822.SIZE of {}",
+            path.display()
+        );
     }
     // Past the end: nothing, even though `N:*` on the server matches the last message.
     assert!(m.fetch_since(after, 10).unwrap().is_empty());
@@ -140,7 +151,10 @@ fn imap_a_message_over_the_cap_is_an_error_item_and_the_batch_goes_on() {
             limit: 10_000
         })
     );
-    assert_eq!(got[2].content.as_deref().ok(), Some(&note(3, "small too")[..]));
+    assert_eq!(
+        got[2].content.as_deref().ok(),
+        Some(&note(3, "small too")[..])
+    );
 }
 
 #[test]
@@ -148,7 +162,8 @@ fn imap_source_reads_the_folder_once_and_continues_from_its_cursor() {
     let server = Dovecot::start();
     let mut m = server.open("INBOX");
     for n in 1..=5 {
-        m.append("INBOX", &note(n, "please call me back"), "").unwrap();
+        m.append("INBOX", &note(n, "please call me back"), "")
+            .unwrap();
     }
     let url = server.url("INBOX");
     let (mut src, resume) = ImapSource::open(m, &url, None, HashSet::new(), 2).unwrap();
@@ -161,7 +176,9 @@ fn imap_source_reads_the_folder_once_and_continues_from_its_cursor() {
     assert_eq!(ids, [want(1), want(2), want(3)]);
     assert_eq!(first[0].provenance.kind, SourceKind::Imap);
     assert_eq!(first[0].provenance.index, Some(1));
-    assert!(matches!(&first[2].content, Ok(Content::Raw(r)) if *r == note(3, "please call me back")));
+    assert!(
+        matches!(&first[2].content, Ok(Content::Raw(r)) if *r == note(3, "please call me back"))
+    );
 
     // The records of UIDs 1..3 are safe: the cursor moves to 3; a new read starts at 4.
     let mut cursor = src.cursor().clone();
@@ -186,6 +203,9 @@ fn imap_source_turns_an_oversized_message_into_an_error_record() {
         ImapSource::open(capped, &server.url("INBOX"), None, HashSet::new(), 10).unwrap();
     let all: Vec<_> = src.collect();
     assert_eq!(all.len(), 2);
-    assert!(matches!(all[0].content, Err(EmailError::TooLarge { limit: 2_000, .. })));
+    assert!(matches!(
+        all[0].content,
+        Err(EmailError::TooLarge { limit: 2_000, .. })
+    ));
     assert!(all[1].content.is_ok());
 }

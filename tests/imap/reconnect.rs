@@ -14,7 +14,8 @@ fn imap_dovecot_restarted_while_connected_the_client_reconnects() {
     let mut server = Dovecot::start();
     let mut m = server.open("INBOX");
     for n in 1..=2 {
-        m.append("INBOX", &note(n, "before the restart"), "").unwrap();
+        m.append("INBOX", &note(n, "before the restart"), "")
+            .unwrap();
     }
     assert_eq!(m.fetch_since(0, 10).unwrap().len(), 2);
     let before = m.select("INBOX").unwrap();
@@ -26,9 +27,14 @@ fn imap_dovecot_restarted_while_connected_the_client_reconnects() {
         .append("INBOX", &note(3, "after the restart"), "")
         .unwrap();
 
-    let got = m.fetch_since(2, 10).unwrap_or_else(|e| panic!("{e:#}\n{}", server.log()));
+    let got = m
+        .fetch_since(2, 10)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", server.log()));
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].content.as_deref().ok(), Some(&note(3, "after the restart")[..]));
+    assert_eq!(
+        got[0].content.as_deref().ok(),
+        Some(&note(3, "after the restart")[..])
+    );
     assert_eq!(m.stats().reconnects, 1);
     assert_eq!(m.select("INBOX").unwrap().uidvalidity, before.uidvalidity);
 }
@@ -39,7 +45,10 @@ fn imap_idle_wakes_on_new_mail() {
     let mut m = server.open("INBOX");
     assert!(m.has_idle());
     let mut writer = server.open("INBOX");
-    assert_eq!(m.idle_or_poll(Duration::from_millis(300)).unwrap(), Wake::Timeout);
+    assert_eq!(
+        m.idle_or_poll(Duration::from_millis(300)).unwrap(),
+        Wake::Timeout
+    );
     let start = Instant::now();
     let wake = std::thread::scope(|s| {
         s.spawn(|| {
@@ -49,7 +58,11 @@ fn imap_idle_wakes_on_new_mail() {
         m.idle_or_poll(Duration::from_secs(30)).unwrap()
     });
     assert_eq!(wake, Wake::Changed);
-    assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(m.fetch_since(0, 10).unwrap().len(), 1);
 }
 
@@ -86,13 +99,19 @@ fn imap_without_idle_the_client_polls() {
     let mut m = server.open("INBOX");
     assert!(!m.has_idle());
     let start = Instant::now();
-    assert_eq!(m.idle_or_poll(Duration::from_millis(500)).unwrap(), Wake::Timeout);
+    assert_eq!(
+        m.idle_or_poll(Duration::from_millis(500)).unwrap(),
+        Wake::Timeout
+    );
     assert!(start.elapsed() >= Duration::from_millis(500));
     server
         .open("INBOX")
         .append("INBOX", &note(1, "polled"), "")
         .unwrap();
-    assert_eq!(m.idle_or_poll(Duration::from_millis(200)).unwrap(), Wake::Changed);
+    assert_eq!(
+        m.idle_or_poll(Duration::from_millis(200)).unwrap(),
+        Wake::Changed
+    );
 }
 
 #[test]
@@ -116,7 +135,12 @@ fn imap_a_renumbered_folder_is_reported_and_read_again_by_hash() {
     std::thread::sleep(Duration::from_millis(1100));
     for e in std::fs::read_dir(server.maildir()).unwrap() {
         let p = e.unwrap().path();
-        if p.is_file() && p.file_name().unwrap().to_string_lossy().starts_with("dovecot") {
+        if p.is_file()
+            && p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("dovecot")
+        {
             std::fs::remove_file(p).unwrap();
         }
     }
@@ -139,7 +163,11 @@ fn imap_a_renumbered_folder_is_reported_and_read_again_by_hash() {
     assert_ne!(new, was);
     let mut src = src;
     let fresh: Vec<_> = src.by_ref().collect();
-    assert_eq!(src.skipped(), 3, "the three done before are skipped by hash");
+    assert_eq!(
+        src.skipped(),
+        3,
+        "the three done before are skipped by hash"
+    );
     assert_eq!(fresh.len(), 1);
     assert!(matches!(
         &fresh[0].content,

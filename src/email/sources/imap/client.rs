@@ -94,7 +94,9 @@ impl ImapMailbox {
     /// APPEND a message to `folder` with `flags` (IMAP flag list without parentheses, empty
     /// for none). For tests, imports and tools; triage never appends.
     pub fn append(&mut self, folder: &str, raw: &[u8], flags: &str) -> Result<(), ImapError> {
-        self.call("APPEND", async |c: &mut Conn| c.append(folder, raw, flags).await)
+        self.call("APPEND", async |c: &mut Conn| {
+            c.append(folder, raw, flags).await
+        })
     }
 
     /// The flags and keywords of the messages in `uid_set` (`1:*`, `7`, `3:9`) of the selected

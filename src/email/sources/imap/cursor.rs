@@ -236,7 +236,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("results.jsonl");
         let p = Cursor::path_beside(&out);
-        assert!(p.to_string_lossy().ends_with("results.jsonl.imap-cursor.json"));
+        assert!(p
+            .to_string_lossy()
+            .ends_with("results.jsonl.imap-cursor.json"));
         assert_eq!(Cursor::load(&p, "f").unwrap(), None);
         let mut c = Cursor::resume(None, "imaps://h:993/INBOX", &sel(3, 1)).0;
         c.advance(41);
@@ -245,7 +247,9 @@ mod tests {
         c.save(&p).unwrap();
         let back = Cursor::load(&p, "imaps://h:993/INBOX").unwrap().unwrap();
         assert_eq!(back.last_uid, 42);
-        let e = Cursor::load(&p, "imaps://h:993/Other").unwrap_err().to_string();
+        let e = Cursor::load(&p, "imaps://h:993/Other")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("Other"), "{e}");
         std::fs::write(&p, "{").unwrap();
         assert!(matches!(

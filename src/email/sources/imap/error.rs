@@ -200,7 +200,11 @@ pub enum MessageError {
 }
 
 /// Map a client-library error on `command` to an [`ImapError`].
-pub(crate) fn from_lib(command: &'static str, host: &str, e: async_imap::error::Error) -> ImapError {
+pub(crate) fn from_lib(
+    command: &'static str,
+    host: &str,
+    e: async_imap::error::Error,
+) -> ImapError {
     use async_imap::error::Error as E;
     match e {
         E::No(s) | E::Bad(s) => ImapError::Refused {
@@ -230,17 +234,19 @@ fn is_closed(e: &std::io::Error) -> bool {
     )
 }
 
-/// The server's own words from async-imap's `code: …, info: Some("…")` rendering, with the
+/// The server's own words from async-imap's debug rendering of a refusal
+/// (`code: …, info: Some("…")` or `Outcome { code: …, information: Some("…") }`), with the
 /// response code in brackets when there is one.
 pub(crate) fn server_text(s: &str) -> String {
-    let info = s
-        .find("info: Some(\"")
-        .map(|i| &s[i + 12..])
+    let info = ["information: Some(\"", "info: Some(\""]
+        .iter()
+        .find_map(|key| s.find(key).map(|i| &s[i + key.len()..]))
         .and_then(|rest| rest.rfind("\")").map(|j| &rest[..j]))
         .map(|t| t.replace("\\\"", "\""));
     let code = s
-        .strip_prefix("code: Some(")
-        .and_then(|rest| rest.split_once("), info:"))
+        .find("code: Some(")
+        .map(|i| &s[i + 11..])
+        .and_then(|rest| rest.split_once(')'))
         .map(|(c, _)| c.to_string());
     match (code, info) {
         (Some(c), Some(i)) => format!("[{c}] {i}"),
@@ -262,6 +268,12 @@ mod tests {
         assert_eq!(
             server_text("code: None, info: Some(\"Authentication failed.\")"),
             "Authentication failed."
+        );
+        assert_eq!(
+            server_text(
+                "outcome: Outcome { code: None, information: Some(\"Mailbox doesn't exist: X\") }"
+            ),
+            "Mailbox doesn't exist: X"
         );
         assert_eq!(server_text("odd"), "odd");
     }

@@ -268,7 +268,11 @@ impl Conn {
     }
 
     async fn exists(&mut self, uid: u32) -> Result<bool, ImapError> {
-        Ok(self.fetch_meta(&uid.to_string()).await?.iter().any(|m| m.0 == uid))
+        Ok(self
+            .fetch_meta(&uid.to_string())
+            .await?
+            .iter()
+            .any(|m| m.0 == uid))
     }
 
     /// Move message `uid` to `dest`, touching no other message.
@@ -324,7 +328,14 @@ impl Conn {
         let name = encode_folder(folder);
         let flags = (!flags.is_empty()).then(|| format!("({flags})"));
         let s = self.session()?;
-        match timed(limit, "APPEND", &host, s.append(&name, flags.as_deref(), None, raw)).await? {
+        match timed(
+            limit,
+            "APPEND",
+            &host,
+            s.append(&name, flags.as_deref(), None, raw),
+        )
+        .await?
+        {
             Ok(()) => Ok(()),
             Err(async_imap::error::Error::No(t)) => Err(ImapError::Refused {
                 command: "APPEND",
@@ -424,7 +435,16 @@ async fn timed<T>(
 
 fn folder_refusal(text: &str) -> String {
     let t = super::error::server_text(text);
-    if t.contains("[Nonexistent]") || t.contains("[TryCreate]") {
+    let lower = t.to_ascii_lowercase();
+    if [
+        "[nonexistent]",
+        "[trycreate]",
+        "doesn't exist",
+        "does not exist",
+    ]
+    .iter()
+    .any(|k| lower.contains(k))
+    {
         format!("it does not exist (the server said {t:?})")
     } else {
         format!("the server said {t:?}")
@@ -454,7 +474,9 @@ pub(crate) fn check_keyword(k: &str) -> Result<(), ImapError> {
         return Err(bad("empty"));
     }
     if k.starts_with('\\') {
-        return Err(bad("system flags are not keywords; mailroom never sets them"));
+        return Err(bad(
+            "system flags are not keywords; mailroom never sets them",
+        ));
     }
     if k.len() > 128 {
         return Err(bad("longer than 128 bytes"));

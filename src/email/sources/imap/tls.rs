@@ -91,12 +91,14 @@ pub(crate) async fn open(
         port: url.port,
         source,
     };
-    let addrs: Vec<SocketAddr> =
-        tokio::time::timeout(limit, tokio::net::lookup_host((url.host.as_str(), url.port)))
-            .await
-            .map_err(|_| timeout("name lookup"))?
-            .map_err(connect_err)?
-            .collect();
+    let addrs: Vec<SocketAddr> = tokio::time::timeout(
+        limit,
+        tokio::net::lookup_host((url.host.as_str(), url.port)),
+    )
+    .await
+    .map_err(|_| timeout("name lookup"))?
+    .map_err(connect_err)?
+    .collect();
     if url.transport == Transport::Plaintext
         && !allow_plaintext
         && !addrs.iter().all(|a| a.ip().is_loopback())

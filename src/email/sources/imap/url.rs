@@ -155,7 +155,8 @@ impl ImapUrl {
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 /// `host`, `host:port`, `[v6]` or `[v6]:port`.
@@ -220,8 +221,7 @@ fn percent_encode(s: &str) -> String {
 /// Encode a folder name in IMAP's modified UTF-7: printable ASCII as is (`&` as `&-`), other
 /// characters as `&` + modified base64 of their UTF-16 + `-`.
 pub fn encode_folder(name: &str) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
     let mut out = String::with_capacity(name.len());
     let mut pending: Vec<u16> = Vec::new();
     let flush = |pending: &mut Vec<u16>, out: &mut String| {
@@ -231,7 +231,11 @@ pub fn encode_folder(name: &str) -> String {
         let bytes: Vec<u8> = pending.iter().flat_map(|u| u.to_be_bytes()).collect();
         out.push('&');
         for chunk in bytes.chunks(3) {
-            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
             let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
             let digits = chunk.len() + 1;
             for k in 0..digits {
@@ -305,7 +309,10 @@ mod tests {
     fn plaintext_only_to_loopback_unless_allowed() {
         let remote = ImapUrl::parse("imap://bob@mail.example.org/").unwrap();
         let e = remote.check_transport(false).unwrap_err().to_string();
-        assert!(e.contains("mail.example.org") && e.contains("plaintext"), "{e}");
+        assert!(
+            e.contains("mail.example.org") && e.contains("plaintext"),
+            "{e}"
+        );
         assert!(remote.check_transport(true).is_ok());
         for host in ["127.0.0.1", "localhost", "[::1]"] {
             let u = ImapUrl::parse(&format!("imap://bob@{host}:1143/")).unwrap();
@@ -327,6 +334,9 @@ mod tests {
         assert_eq!(encode_folder("Entwürfe"), "Entw&APw-rfe");
         assert_eq!(encode_folder("R&D"), "R&-D");
         assert_eq!(encode_folder("日本語"), "&ZeVnLIqe-");
-        assert_eq!(encode_folder("~peter/mail/台北/日本語"), "~peter/mail/&U,BTFw-/&ZeVnLIqe-");
+        assert_eq!(
+            encode_folder("~peter/mail/台北/日本語"),
+            "~peter/mail/&U,BTFw-/&ZeVnLIqe-"
+        );
     }
 }
