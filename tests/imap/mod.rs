@@ -277,9 +277,10 @@ impl Dovecot {
         }
         let left: Vec<u32> = sessions.into_iter().filter(|&p| is_dovecot(p)).collect();
         for pid in &left {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(pid.to_string())
+            // The shell's own `kill`: no procps needed.
+            let _ = Command::new("sh")
+                .arg("-c")
+                .arg(format!("kill -TERM {pid}"))
                 .output();
         }
         // They hold the listening sockets too: wait until they are gone.

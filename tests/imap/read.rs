@@ -85,6 +85,7 @@ fn imap_500_messages_read_back_byte_for_byte_and_none_marked_read() {
     assert_eq!(sel.uidnext as usize, corpus.len() + 1);
     let mut got = Vec::new();
     let mut after = 0;
+    let start = std::time::Instant::now();
     loop {
         let batch = m.fetch_since(after, 128).unwrap();
         if batch.is_empty() {
@@ -95,6 +96,14 @@ fn imap_500_messages_read_back_byte_for_byte_and_none_marked_read() {
         after = batch.last().unwrap().uid;
         got.extend(batch);
     }
+    let secs = start.elapsed().as_secs_f64();
+    let bytes: u64 = got.iter().map(|f| f.size).sum();
+    eprintln!(
+        "imap read: {} messages, {:.1} MB in {secs:.2} s ({:.0} messages/s)",
+        got.len(),
+        bytes as f64 / 1e6,
+        got.len() as f64 / secs
+    );
     assert_eq!(got.len(), corpus.len());
     for (f, (path, raw)) in got.iter().zip(&corpus) {
         let body = f

@@ -50,12 +50,15 @@ fn imap_idle_wakes_on_new_mail() {
         Wake::Timeout
     );
     let start = Instant::now();
-    let wake = std::thread::scope(|s| {
-        s.spawn(|| {
+    let (wake, latency) = std::thread::scope(|s| {
+        let t = s.spawn(|| {
             std::thread::sleep(Duration::from_millis(300));
             writer.append("INBOX", &note(1, "new mail"), "").unwrap();
+            Instant::now()
         });
-        m.idle_or_poll(Duration::from_secs(30)).unwrap()
+        let wake = m.idle_or_poll(Duration::from_secs(30)).unwrap();
+        let woke = Instant::now();
+        (wake, woke.saturating_duration_since(t.join().unwrap()))
     });
     assert_eq!(wake, Wake::Changed);
     assert!(
@@ -63,6 +66,7 @@ fn imap_idle_wakes_on_new_mail() {
         "{:?}",
         start.elapsed()
     );
+    eprintln!("imap idle: woke {latency:?} after the APPEND completed");
     assert_eq!(m.fetch_since(0, 10).unwrap().len(), 1);
 }
 

@@ -203,7 +203,13 @@ impl Conn {
             return Ok(Vec::new());
         };
         // `n:*` also matches the last message when its UID is below n: filter.
-        let mut meta = self.fetch_meta(&format!("{first}:*")).await?;
+        let set = format!("{first}:*");
+        let mut meta = self.fetch_meta(&set).await?;
+        if meta.len() < max && self.drain_news()? {
+            // Mail that came after this connection's last sync is announced (EXISTS) at the
+            // end of the FETCH but not in it (Dovecot does so): ask once more.
+            meta = self.fetch_meta(&set).await?;
+        }
         meta.retain(|m| m.0 > after);
         meta.truncate(max);
         let mut bodies: HashMap<u32, Vec<u8>> = HashMap::new();
@@ -374,8 +380,14 @@ impl Conn {
             .await?
             .map_err(|e| from_lib("IDLE", &host, e))?;
         let woke = {
+            // The library restarts its timer on every keepalive ("* OK Still here"); the outer
+            // timeout holds the whole wait to `wait`. Dropping the read is safe: the stream
+            // keeps what it had buffered.
             let (fut, _stop) = handle.wait_with_timeout(wait);
-            fut.await.map_err(|e| from_lib("IDLE", &host, e))?
+            match tokio::time::timeout(wait, fut).await {
+                Err(_) => IdleResponse::Timeout,
+                Ok(r) => r.map_err(|e| from_lib("IDLE", &host, e))?,
+            }
         };
         let wake = match woke {
             IdleResponse::Timeout => Wake::Timeout,
