@@ -1,4 +1,5 @@
-//! The top-level error: each layer has its own error enum, composed here.
+//! The top-level error: each layer has its own error enum, composed here, so that a caller of
+//! the library can hold any of them with its source chain intact.
 
 use thiserror::Error;
 
@@ -6,9 +7,24 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A message could not be read or parsed.
+    #[error(transparent)]
+    Email(#[from] crate::email::EmailError),
     /// A model could not be found, verified, loaded or run.
     #[error(transparent)]
     Model(#[from] crate::models::ModelError),
+    /// The taxonomy, a head or a decision failed.
+    #[error(transparent)]
+    Classify(#[from] crate::classify::ClassifyError),
+    /// A summary could not be made.
+    #[error(transparent)]
+    Summarize(#[from] crate::summarize::SummaryError),
+    /// The engine could not be built or a run could not write its output.
+    #[error(transparent)]
+    Pipeline(#[from] crate::pipeline::PipelineError),
+    /// Training or evaluation failed.
+    #[error(transparent)]
+    Learn(#[from] crate::learn::LearnError),
     /// Reading or writing a file outside the model store failed.
     #[error("{path}: {source}")]
     Io {

@@ -3,12 +3,14 @@
 //! mailroom reads email as it really comes (`.eml`, mbox, Maildir, JSON lines), classifies each
 //! message (category, priority, junk risk) with calibrated probabilities and an explicit
 //! "needs review" route, and writes a short summary for the person who will answer it. Small open
-//! transformer models run locally through candle; no email content leaves the machine.
+//! transformer models run locally through candle and mailroom's own forwards; no email content
+//! leaves the machine.
 //!
-//! Data flows one way:
+//! Data flows one way; [`pipeline`] is the one door every peer goes through:
 //!
 //! ```text
 //! bytes ──► email ──► text ──► models ──► classify / summarize ──► pipeline ──► cli / http
+//!                                      learn (train, eval, corpora) ──┘
 //! ```
 //!
 //! - [`email`]: raw bytes to [`email::Email`]; the mail sources (eml, mbox, Maildir, JSONL, stdin).
@@ -17,15 +19,26 @@
 //! - [`models`]: the verified model store and the two model roles, [`models::Encoder`] (sentence
 //!   embeddings) and [`models::Generator`] (GGUF chat models).
 //! - [`classify`] and [`summarize`]: decisions and summaries built on the model roles.
+//! - [`pipeline`]: the [`pipeline::Engine`], built by [`pipeline::EngineBuilder`]: triage,
+//!   classify and summarise modes, the streaming run, the server's model lanes, the record.
+//! - [`learn`]: corpora, training heads, evaluation.
+//! - [`http`]: the HTTP API over the pipeline's lanes.
 //!
 //! ```no_run
-//! use mailroom::models::{Device, Encoder, Store};
+//! use mailroom::pipeline::{read_inputs, EngineBuilder, Method, ModelSpec, Output, SourceOptions};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let store = Store::open_default()?;
-//! let encoder = Encoder::load(&store.resolve("all-minilm-l6-v2")?, &Device::Cpu)?;
-//! let vectors = encoder.embed(&["Please move my appointment to Friday."])?;
-//! assert_eq!(vectors[0].len(), 384);
+//! let engine = EngineBuilder::new(ModelSpec::default())
+//!     .summary(Some(Method::Extractive))
+//!     .build()?;
+//! let inputs = vec![std::path::PathBuf::from("examples/inbox")];
+//! let messages = read_inputs(&inputs, &SourceOptions::default());
+//! engine.run(messages, &Default::default(), |out| {
+//!     if let Output::Record(r) = out {
+//!         println!("{}: {:?}", r.id, r.summary.as_ref().map(|s| &s.text));
+//!     }
+//!     Ok(())
+//! })?;
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
@@ -35,6 +48,7 @@ pub mod classify;
 pub mod email;
 pub mod error;
 pub mod http;
+pub mod learn;
 pub mod models;
 pub mod pipeline;
 pub mod summarize;

@@ -5,10 +5,11 @@
 use std::path::Path;
 
 use mailroom::classify::features::FeatureSpec;
-use mailroom::classify::input::build_set;
-use mailroom::classify::metrics::evaluate;
-use mailroom::classify::train::{cross_validate, TrainConfig};
-use mailroom::classify::{dataset, Classifier, Document, Embed, Taxonomy, ZeroShot};
+use mailroom::classify::{Classifier, Document, Embed, Taxonomy, ZeroShot};
+use mailroom::learn::corpus as dataset;
+use mailroom::learn::data::build_set;
+use mailroom::learn::fit::{cross_validate, TrainConfig};
+use mailroom::learn::metrics::evaluate;
 
 use crate::util::{encoder, mailroom, mailroom_ok, shared_data};
 

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use mailroom::models::{
-    Backend, Device, Encoder, EncoderOptions, GenOpts, Generator, HfCache, LoadOptions, ModelError,
-    Precision, Role, StopReason, Store, StoreOptions, WeightFormat,
+    Device, Encoder, EncoderOptions, GenOpts, Generator, HfCache, Implementation, LoadOptions,
+    ModelError, Precision, Role, StopReason, Store, StoreOptions, WeightFormat,
 };
 use serde::Deserialize;
 
@@ -252,8 +252,8 @@ fn r2_requantised_weights_stay_close_to_the_file() {
     let load = |weights| {
         let options = LoadOptions {
             weights,
-            backend: Backend::Candle,
-            threads: None,
+            implementation: Implementation::Candle,
+            ..LoadOptions::default()
         };
         Generator::load_with(&model, &Device::Cpu, &options).unwrap()
     };
@@ -304,20 +304,25 @@ fn r2_own_forward_matches_the_file_at_any_thread_count() {
     // Q4_1 path, pick the same top tokens, and give bit-identical logits for 1 and 3 threads.
     let store = util::store();
     let model = store.resolve_default(Role::Generator).unwrap();
-    let load = |weights, backend, threads| {
+    let load = |weights, implementation, threads| {
         let options = LoadOptions {
             weights,
-            backend,
+            implementation,
             threads,
+            ..LoadOptions::default()
         };
         Generator::load_with(&model, &Device::Cpu, &options).unwrap()
     };
-    let mut exact = load(WeightFormat::F32, Backend::Candle, None);
-    let mut native = load(WeightFormat::Native, Backend::Candle, None);
-    let mut own1 = load(WeightFormat::Native, Backend::Own, Some(1));
-    let mut own3 = load(WeightFormat::Native, Backend::Own, Some(3));
-    assert!(own1.backend().starts_with("own"), "{}", own1.backend());
-    assert_eq!(native.backend(), "candle");
+    let mut exact = load(WeightFormat::F32, Implementation::Candle, None);
+    let mut native = load(WeightFormat::Native, Implementation::Candle, None);
+    let mut own1 = load(WeightFormat::Native, Implementation::Own, Some(1));
+    let mut own3 = load(WeightFormat::Native, Implementation::Own, Some(3));
+    assert!(
+        own1.implementation().starts_with("own"),
+        "{}",
+        own1.implementation()
+    );
+    assert_eq!(native.implementation(), "candle");
     let prompts = [
         SAMPLE_EMAIL,
         "What is the capital of France?",

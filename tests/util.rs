@@ -35,7 +35,7 @@ pub fn shared_data(rel: &str) -> Option<PathBuf> {
 /// The model store of this checkout. Panics with a message naming `models/fetch` when the
 /// default models are not installed: model tests never pass silently.
 pub fn store() -> Store {
-    let store = Store::open_default().expect("models/models.toml must parse");
+    let store = Store::open(root().join("models")).expect("models/models.toml must parse");
     for role in [Role::Encoder, Role::Generator] {
         if let Err(e) = store.resolve_default(role) {
             panic!("default {role} model unavailable ({e}); run `models/fetch` first");

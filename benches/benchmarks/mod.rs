@@ -31,7 +31,8 @@ pub fn inbox() -> Vec<Vec<u8>> {
 /// The default model store, or `None` (with a notice) when the models are not installed.
 pub fn store() -> Option<mailroom::models::Store> {
     use mailroom::models::Role;
-    let store = mailroom::models::Store::open_default().ok()?;
+    let store =
+        mailroom::models::Store::open(concat!(env!("CARGO_MANIFEST_DIR"), "/models")).ok()?;
     for role in [Role::Encoder, Role::Generator] {
         if let Err(e) = store.resolve_default(role) {
             eprintln!("skipping model benchmarks: {e}");

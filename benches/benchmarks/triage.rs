@@ -2,10 +2,9 @@
 //! abstractive summary, on messages of the example inbox.
 
 use criterion::{Criterion, Throughput};
-use mailroom::classify::Taxonomy;
-use mailroom::email::{Content, Message, Provenance, SourceKind};
-use mailroom::models::{Device, Encoder, Generator, Role};
-use mailroom::pipeline::{Engine, EngineConfig, SummaryMode};
+use mailroom::pipeline::{
+    Content, EngineBuilder, Message, Method, ModelSpec, Provenance, SourceKind,
+};
 use std::hint::black_box;
 
 fn messages(inbox: &[Vec<u8>]) -> Vec<Message> {
@@ -27,38 +26,28 @@ fn messages(inbox: &[Vec<u8>]) -> Vec<Message> {
 
 /// `cpu_triage/{classify,extractive,abstractive}`, per message.
 pub fn bench(c: &mut Criterion) {
-    let Some(store) = super::store() else { return };
+    if super::store().is_none() {
+        return;
+    }
     let inbox = super::inbox();
     if inbox.is_empty() {
         return;
     }
+    let spec = ModelSpec {
+        models_dir: std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/models")),
+        ..ModelSpec::default()
+    };
     let mut g = c.benchmark_group("cpu_triage");
-    for (name, mode, n) in [
-        ("classify", SummaryMode::None, inbox.len()),
-        ("extractive", SummaryMode::Extractive, inbox.len()),
-        ("abstractive", SummaryMode::Abstractive, 2),
+    for (name, summary, n) in [
+        ("classify", None, inbox.len()),
+        ("extractive", Some(Method::Extractive), inbox.len()),
+        ("abstractive", Some(Method::Abstractive), 2),
     ] {
-        let enc =
-            Encoder::load(&store.resolve_default(Role::Encoder).unwrap(), &Device::Cpu).unwrap();
-        let gen = (mode == SummaryMode::Abstractive).then(|| {
-            Generator::load(
-                &store.resolve_default(Role::Generator).unwrap(),
-                &Device::Cpu,
-            )
-            .unwrap()
-        });
-        let config = EngineConfig {
-            summary: mode,
-            ..EngineConfig::default()
-        };
-        let engine = Engine::new(
-            enc,
-            gen,
-            Some(Taxonomy::default_taxonomy()),
-            Vec::new(),
-            config,
-        )
-        .unwrap();
+        let engine = EngineBuilder::new(spec.clone())
+            .summary(summary)
+            .jobs(Some(1))
+            .build()
+            .unwrap();
         let sample = &inbox[..n];
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function(name, |b| {

@@ -14,7 +14,6 @@ use super::calibrate::Calibration;
 use super::features::{terms, FeatureSpec, Featurizer, Vocab};
 use super::logreg::{softmax, LogReg, TrainOptions};
 use super::review::ReviewPolicy;
-use super::train::Fitted;
 use super::{AxisResult, ClassifyError, Document, Method};
 
 /// The metadata key under which the JSON lives.
@@ -83,6 +82,23 @@ pub struct HeadMeta {
     pub metrics: Option<TrainingMetrics>,
     /// The mailroom version that wrote it.
     pub mailroom_version: String,
+}
+
+/// A fitted model (what training produces, what a head is built from): vocabulary, weights
+/// and calibration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fitted {
+    /// The features.
+    pub featurizer: Featurizer,
+    /// The weights.
+    pub model: LogReg,
+    /// The calibration.
+    pub calibration: Calibration,
+    /// The L2 penalty it was fitted with (chosen by inner cross-validation when a grid was
+    /// given).
+    pub l2: f64,
+    /// The prior shift folded into the biases (0: none).
+    pub prior_shift: f32,
 }
 
 /// A trained head, ready to classify.
@@ -378,7 +394,7 @@ impl Head {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::train::{fit, TrainConfig, TrainSet};
+    use crate::learn::fit::{fit, TrainConfig, TrainSet};
 
     #[test]
     fn round_trip_keeps_predictions() {

@@ -1,10 +1,11 @@
 //! Classification: the taxonomy, zero-shot decisions over encoder embeddings, trained heads
-//! (logistic regression over TF-IDF, embeddings and structure features, temperature-calibrated),
-//! the review rule, and the metrics `eval` reports.
+//! (logistic regression over TF-IDF, embeddings and structure features, temperature-calibrated)
+//! and the review rule. Fitting heads and scoring them live in [`crate::learn`].
 //!
 //! This module decides labels from a [`Document`] (the prepared subject and body plus a few
-//! structure signals) and, where needed, its encoder embedding. It does not parse mail, run the
-//! encoder itself (it takes anything that implements [`Embed`]), print, or read the environment.
+//! structure signals, built by the pipeline) and, where needed, its encoder embedding. It does
+//! not parse mail, run the encoder itself (it takes anything that implements [`Embed`]), print,
+//! or read the environment.
 //!
 //! ```text
 //! Document + embedding ──► ZeroShot (taxonomy axes)  ─┐
@@ -16,19 +17,13 @@ use std::path::PathBuf;
 use serde::{Serialize, Serializer};
 use thiserror::Error;
 
-pub mod cache;
 pub mod calibrate;
-pub mod dataset;
 pub mod features;
 pub mod head;
-pub mod input;
 pub mod logreg;
-pub mod metrics;
-pub mod plot;
 pub mod review;
 pub mod shape;
 pub mod taxonomy;
-pub mod train;
 pub mod zeroshot;
 
 pub use head::Head;
@@ -43,7 +38,7 @@ pub const EMBED_MAX_CHARS: usize = 3_000;
 
 /// What the classifier sees of one message.
 ///
-/// Built from a parsed and prepared email by [`Document::from_email`], or directly (tests, JSON
+/// Built from a parsed and prepared email by the pipeline, or directly (tests, JSON
 /// inputs with only a subject and a body).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Document {
@@ -122,6 +117,21 @@ pub trait Embed {
     fn sha256(&self) -> &str;
 }
 
+impl Embed for crate::models::Encoder {
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ClassifyError> {
+        Ok(crate::models::Encoder::embed(self, texts)?)
+    }
+    fn embed_long(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ClassifyError> {
+        Ok(crate::models::Encoder::embed_long(self, texts)?)
+    }
+    fn model_id(&self) -> &str {
+        crate::models::Encoder::model_id(self)
+    }
+    fn sha256(&self) -> &str {
+        crate::models::Encoder::sha256(self)
+    }
+}
+
 /// Errors of the classification layer.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -150,14 +160,6 @@ pub enum ClassifyError {
         expected_sha: String,
         /// The encoder id (and hash) loaded.
         found: String,
-    },
-    /// Labelled data could not be read.
-    #[error("data {path}: {reason}")]
-    Data {
-        /// The file or folder.
-        path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
     },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
@@ -279,6 +281,11 @@ impl Classifier {
     pub fn with_policy(mut self, policy: ReviewPolicy) -> Classifier {
         self.policy = policy;
         self
+    }
+
+    /// The trained heads, in the order given.
+    pub fn heads(&self) -> &[Head] {
+        &self.heads
     }
 
     /// Whether any axis needs the encoder embedding (zero-shot always does).

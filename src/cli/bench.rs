@@ -174,7 +174,7 @@ fn bench_generator(gen: &mut Generator, args: &BenchArgs) -> anyhow::Result<Gene
         id: gen.model_id().to_string(),
         sha256: gen.sha256().to_string(),
         weights: gen.weight_format(),
-        backend: gen.backend(),
+        backend: gen.implementation(),
         load_ms: gen.load_ms(),
         prompt_tokens: args.prompt_tokens,
         prompt_tok_s: (args.prompt_tokens * runs) as f64 / prompt_s,

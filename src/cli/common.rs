@@ -1,15 +1,14 @@
-//! What several commands share: model flags, opening the store, loading the models, logging.
+//! What several commands share: model flags, classifier flags, summary flags, checking inputs,
+//! logging, probability flags. The flags become the library's specs here, and the environment
+//! (the hub cache location) is read here, never below.
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
-use mailroom::email::Provenance;
-use mailroom::models::{
-    device_from_name, Backend, Device, Encoder, EncoderOptions, Generator, HfCache, LoadOptions,
-    Precision, ResolvedModel, Role, Store, StoreOptions, WeightFormat,
+use mailroom::pipeline::{
+    EngineBuilder, Implementation, LongMail, ModelSpec, Precision, ReviewPolicy, Style,
+    SummaryOptions, DEFAULT_INPUT_TOKENS, DEFAULT_LEAD_BIAS, DEFAULT_MAX_CHUNKS,
 };
-use serde::Serialize;
 
 /// Flags that choose and locate models.
 #[derive(Debug, Clone, Args)]
@@ -64,98 +63,132 @@ fn hf_cache_dir() -> Option<PathBuf> {
 }
 
 impl ModelArgs {
-    /// Open the model store these flags name.
-    pub fn store(&self) -> anyhow::Result<Store> {
-        let dir = self
-            .models_dir
-            .clone()
-            .unwrap_or_else(super::default_models_dir);
-        Store::open_with(
-            &dir,
-            StoreOptions {
-                hf_cache: hf_cache_dir().map(HfCache),
-                allow_download: self.allow_download,
+    /// The model spec these flags name.
+    pub fn spec(&self) -> ModelSpec {
+        ModelSpec {
+            models_dir: self
+                .models_dir
+                .clone()
+                .unwrap_or_else(super::default_models_dir),
+            hf_cache: hf_cache_dir(),
+            allow_download: self.allow_download,
+            encoder: self.encoder.clone(),
+            generator: self.generator.clone(),
+            device: self.device.clone(),
+            encoder_precision: match self.encoder_precision.as_str() {
+                "f32" => Some(Precision::F32),
+                "bf16" => Some(Precision::Bf16),
+                _ => None,
             },
-        )
-        .with_context(|| format!("opening the model store {}", dir.display()))
-    }
-
-    /// The device these flags name.
-    pub fn device(&self) -> anyhow::Result<Device> {
-        Ok(device_from_name(&self.device)?)
-    }
-
-    /// Resolve (and verify) the model of a role: the flag's reference, or the default.
-    pub fn resolve(&self, store: &Store, role: Role) -> anyhow::Result<ResolvedModel> {
-        let reference = match role {
-            Role::Encoder => self.encoder.as_deref(),
-            Role::Generator => self.generator.as_deref(),
-        };
-        let resolved = match reference {
-            Some(r) => store.resolve(r),
-            None => store.resolve_default(role),
-        }?;
-        resolved.expect_role(role)?;
-        Ok(resolved)
-    }
-
-    /// Load the encoder.
-    pub fn load_encoder(&self) -> anyhow::Result<Encoder> {
-        let store = self.store()?;
-        let model = self.resolve(&store, Role::Encoder)?;
-        let precision = match self.encoder_precision.as_str() {
-            "f32" => Some(Precision::F32),
-            "bf16" => Some(Precision::Bf16),
-            _ => None,
-        };
-        let options = EncoderOptions {
-            precision,
-            ..EncoderOptions::default()
-        };
-        Encoder::load_with(&model, &self.device()?, options)
-            .with_context(|| format!("loading encoder {}", model.id))
-    }
-
-    /// Load the generator.
-    pub fn load_generator(&self) -> anyhow::Result<Generator> {
-        let store = self.store()?;
-        let model = self.resolve(&store, Role::Generator)?;
-        let options = LoadOptions {
-            weights: if self.native_weights {
-                WeightFormat::Native
-            } else {
-                WeightFormat::FastQ8
+            generator_implementation: match self.backend {
+                BackendArg::Own => Implementation::Own,
+                BackendArg::Candle => Implementation::Candle,
             },
-            backend: match self.backend {
-                BackendArg::Own => Backend::Own,
-                BackendArg::Candle => Backend::Candle,
-            },
-            threads: None,
-        };
-        Generator::load_with(&model, &self.device()?, &options)
-            .with_context(|| format!("loading generator {}", model.id))
+            native_weights: self.native_weights,
+            // MAILROOM_KERNEL=avx2|portable forces slower kernels of the own forward.
+            kernel: std::env::var("MAILROOM_KERNEL")
+                .ok()
+                .and_then(|k| k.parse().ok()),
+        }
     }
 }
 
-/// The JSON line of a message a command could not handle (`parse`, `classify`, `summarize`):
-/// `{"id", "source", "error": {"kind", "message"}}`.
-#[derive(Serialize)]
-pub struct ErrorRecord<'a> {
-    /// The message id.
-    pub id: &'a str,
-    /// Where the message came from.
-    pub source: &'a Provenance,
-    /// What went wrong.
-    pub error: ErrorBody,
+impl ModelArgs {
+    /// Open the model store these flags name (`models` commands).
+    pub fn store(&self) -> anyhow::Result<mailroom::models::Store> {
+        Ok(self.spec().store()?)
+    }
+
+    /// Load the encoder (single-model commands: `embed`, `bench`).
+    pub fn load_encoder(&self) -> anyhow::Result<mailroom::models::Encoder> {
+        Ok(self.spec().load_encoder()?)
+    }
+
+    /// Load the generator (single-model commands: `generate`, `bench`).
+    pub fn load_generator(&self) -> anyhow::Result<mailroom::models::Generator> {
+        Ok(self.spec().load_generator()?)
+    }
 }
 
-/// The error of an [`ErrorRecord`].
-#[derive(Serialize)]
-pub struct ErrorBody {
-    /// A stable error kind.
-    pub kind: &'static str,
-    /// A description for people (no message content).
-    pub message: String,
+/// Flags that choose how messages are classified (`classify`, `triage`, `serve`).
+#[derive(Debug, Clone, Args)]
+pub struct ClassifierArgs {
+    /// A trained head (repeatable): it decides its axis instead of zero-shot, or adds an axis.
+    #[arg(long = "head", value_name = "HEAD")]
+    pub heads: Vec<PathBuf>,
+    /// Taxonomy TOML for the zero-shot axes (default: the built-in public-service taxonomy).
+    #[arg(long, value_name = "FILE")]
+    pub taxonomy: Option<PathBuf>,
+    /// Only the heads' axes: no zero-shot.
+    #[arg(long)]
+    pub no_zero_shot: bool,
+    /// Send a decision to review when its top probability is below this, on every axis and
+    /// label (instead of the thresholds of the taxonomy and the heads).
+    #[arg(long, env = "MAILROOM_REVIEW_THRESHOLD", value_parser = probability)]
+    pub review_threshold: Option<f32>,
+    /// Send a decision to review when more than this share of the text was cut to fit.
+    #[arg(long, default_value_t = 0.5, value_parser = probability)]
+    pub max_truncated: f32,
+}
+
+impl ClassifierArgs {
+    /// The builder with these choices.
+    pub fn apply(&self, builder: EngineBuilder) -> EngineBuilder {
+        builder
+            .heads(self.heads.clone())
+            .taxonomy(self.taxonomy.clone())
+            .zero_shot(!self.no_zero_shot)
+            .review(ReviewPolicy {
+                override_threshold: self.review_threshold,
+                max_truncated: self.max_truncated,
+                ..ReviewPolicy::default()
+            })
+    }
+}
+
+/// Flags that shape a summary (`summarize`, `triage`, `eval summaries`).
+#[derive(Debug, Clone, Args)]
+pub struct SummaryArgs {
+    /// Summary style.
+    #[arg(long, value_enum, default_value_t = Style::Brief)]
+    pub style: Style,
+    /// Word budget (default: 40 for brief, 10 for headline).
+    #[arg(long, value_name = "N")]
+    pub summary_words: Option<usize>,
+    /// Fall back to extractive when an abstractive summary fails the faithfulness check.
+    #[arg(long)]
+    pub strict: bool,
+    /// Generator tokens of body per generation; longer mail is chunked or cut.
+    #[arg(long, default_value_t = DEFAULT_INPUT_TOKENS)]
+    pub input_tokens: usize,
+    /// What to do with mail over --input-tokens.
+    #[arg(long, value_enum, default_value_t = LongMail::Chunk)]
+    pub long_mail: LongMail,
+    /// Most chunks per long message (the middle ones are dropped beyond it, and recorded).
+    #[arg(long, default_value_t = DEFAULT_MAX_CHUNKS)]
+    pub max_chunks: usize,
+    /// Lead bias of extractive selection.
+    #[arg(long, default_value_t = DEFAULT_LEAD_BIAS)]
+    pub lead_bias: f32,
+    /// Do not retry a terse, looping or refusing generation with the second prompt.
+    #[arg(long)]
+    pub no_retry: bool,
+}
+
+impl SummaryArgs {
+    /// The library options these flags name.
+    pub fn options(&self) -> SummaryOptions {
+        SummaryOptions {
+            style: self.style,
+            words: self.summary_words,
+            strict: self.strict,
+            input_tokens: self.input_tokens,
+            long_mail: self.long_mail,
+            max_chunks: self.max_chunks,
+            lead_bias: self.lead_bias,
+            retry: !self.no_retry,
+        }
+    }
 }
 
 /// The inputs that exist (`-` is stdin), each missing one reported on stderr; `None` when no
@@ -175,7 +208,7 @@ pub fn existing_inputs(inputs: &[PathBuf]) -> Option<Vec<PathBuf>> {
     (!present.is_empty()).then_some(present)
 }
 
-/// Install the tracing subscriber: `RUST_LOG` (default `mailroom=info`), text or JSON on stderr.
+/// Install the tracing subscriber: `RUST_LOG` (default `mailroom=warn`), text or JSON on stderr.
 pub fn init_tracing(json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()

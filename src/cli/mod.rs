@@ -14,13 +14,16 @@ mod eval;
 mod eval_summaries;
 mod generate;
 mod models;
+mod output;
 mod parse;
 mod serve;
 mod summarize;
 mod train;
 mod triage;
 
-pub use common::{existing_inputs, in_unit_interval, init_tracing, probability, ModelArgs};
+pub use common::{existing_inputs, in_unit_interval, init_tracing, ModelArgs};
+
+use mailroom::pipeline::Method;
 
 /// mailroom: classify and summarise email on your own machine.
 #[derive(Debug, Parser)]
@@ -146,4 +149,9 @@ pub fn default_models_dir() -> PathBuf {
         return local;
     }
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/models"))
+}
+
+/// A `--summary` value: a method, or `none` for no summary.
+pub fn method_or_none(value: &str) -> Option<Method> {
+    <Method as clap::ValueEnum>::from_str(value, true).ok()
 }

@@ -1,6 +1,6 @@
 //! `mailroom parse INPUT...`: one JSON line per message with the parsed email and the prepared
-//! text, so a user sees exactly what the models will see. A message that cannot be read is a
-//! record too: `{"id", "source", "error": {"kind", "message"}}`.
+//! text, so a user sees exactly what the models will see. A message that cannot be read gets
+//! its error record.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,12 +9,13 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use rayon::prelude::*;
-use serde::Serialize;
 
-use mailroom::email::{self, Email, Limits, Message, Provenance, SourceOptions};
-use mailroom::text::{self, PrepareOptions, Prepared};
+use mailroom::pipeline::inspect::{inspect, InspectOptions};
+use mailroom::pipeline::{
+    read_inputs, Limits, Message, SourceOptions, DEFAULT_MAX_DEPTH, DEFAULT_MAX_PARTS,
+    DEFAULT_MAX_SIZE, DEFAULT_MAX_TOKENS,
+};
 
-use super::common::{ErrorBody, ErrorRecord};
 use super::Outcome;
 
 /// Arguments of `parse`.
@@ -25,16 +26,16 @@ pub struct ParseArgs {
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     /// Largest message read, in bytes; a larger one is an error record.
-    #[arg(long, default_value_t = email::DEFAULT_MAX_SIZE, env = "MAILROOM_MAX_SIZE")]
+    #[arg(long, default_value_t = DEFAULT_MAX_SIZE, env = "MAILROOM_MAX_SIZE")]
     max_size: usize,
     /// Deepest MIME nesting accepted.
-    #[arg(long, default_value_t = email::DEFAULT_MAX_DEPTH)]
+    #[arg(long, default_value_t = DEFAULT_MAX_DEPTH)]
     max_depth: usize,
     /// Most MIME parts accepted in one message.
-    #[arg(long, default_value_t = email::DEFAULT_MAX_PARTS)]
+    #[arg(long, default_value_t = DEFAULT_MAX_PARTS)]
     max_parts: usize,
     /// Token budget of the prepared text (estimated tokens; the models count their own).
-    #[arg(long, default_value_t = text::DEFAULT_MAX_TOKENS)]
+    #[arg(long, default_value_t = DEFAULT_MAX_TOKENS)]
     max_tokens: usize,
     /// Keep quoted replies, signatures and disclaimers in the prepared text.
     #[arg(long)]
@@ -45,14 +46,6 @@ pub struct ParseArgs {
     /// Worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
-}
-
-#[derive(Serialize)]
-struct Record<'a> {
-    id: &'a str,
-    source: &'a Provenance,
-    email: &'a Email,
-    prepared: &'a Prepared,
 }
 
 /// Messages handled per parallel batch: enough to keep every core busy, few enough that
@@ -71,11 +64,10 @@ pub fn run(args: ParseArgs) -> anyhow::Result<Outcome> {
         max_depth: args.max_depth,
         max_parts: args.max_parts,
     };
-    let opts = PrepareOptions {
+    let opts = InspectOptions {
+        limits,
         max_tokens: args.max_tokens,
-        strip_quotes: !args.no_strip,
-        strip_signatures: !args.no_strip,
-        ..PrepareOptions::default()
+        strip: !args.no_strip,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads)
@@ -83,7 +75,7 @@ pub fn run(args: ParseArgs) -> anyhow::Result<Outcome> {
         .context("starting worker threads")?;
 
     let start = Instant::now();
-    let mut messages = email::read_inputs(&present, &SourceOptions { limits });
+    let mut messages = read_inputs(&present, &SourceOptions { limits });
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let (mut total, mut failed, mut bytes) = (0usize, 0usize, 0usize);
     loop {
@@ -92,12 +84,8 @@ pub fn run(args: ParseArgs) -> anyhow::Result<Outcome> {
             break;
         }
         let quiet = args.quiet;
-        let lines: Vec<(bool, usize, String)> = pool.install(|| {
-            batch
-                .par_iter()
-                .map(|m| handle(m, &limits, &opts, quiet))
-                .collect()
-        });
+        let lines: Vec<(bool, usize, String)> =
+            pool.install(|| batch.par_iter().map(|m| handle(m, &opts, quiet)).collect());
         for (ok, size, line) in lines {
             total += 1;
             bytes += size;
@@ -127,42 +115,13 @@ pub fn run(args: ParseArgs) -> anyhow::Result<Outcome> {
 }
 
 /// Parse and prepare one message; returns (ok, bytes, JSON line).
-fn handle(
-    m: &Message,
-    limits: &Limits,
-    opts: &PrepareOptions<'_>,
-    quiet: bool,
-) -> (bool, usize, String) {
+fn handle(m: &Message, opts: &InspectOptions, quiet: bool) -> (bool, usize, String) {
     let size = m.size();
-    let (ok, line) = match m.parse(limits) {
-        Ok(email) => {
-            let prepared = text::prepare(&email, opts);
-            if quiet {
-                return (true, size, String::new());
-            }
-            let record = Record {
-                id: &m.id,
-                source: &m.provenance,
-                email: &email,
-                prepared: &prepared,
-            };
-            (true, serde_json::to_string(&record))
-        }
-        Err(e) => {
-            tracing::debug!(id = %m.id, kind = e.kind(), "message could not be read");
-            if quiet {
-                return (false, size, String::new());
-            }
-            let record = ErrorRecord {
-                id: &m.id,
-                source: &m.provenance,
-                error: ErrorBody {
-                    kind: e.kind(),
-                    message: format!("{e:#}"),
-                },
-            };
-            (false, serde_json::to_string(&record))
-        }
+    let (ok, line) = match inspect(m, opts) {
+        Ok(_) if quiet => return (true, size, String::new()),
+        Err(_) if quiet => return (false, size, String::new()),
+        Ok(record) => (true, serde_json::to_string(&record)),
+        Err(error) => (false, serde_json::to_string(&error)),
     };
     match line {
         Ok(s) => (ok, size, s),

@@ -10,14 +10,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde::Deserialize;
 
-use mailroom::classify::{Head, ReviewPolicy};
-use mailroom::http::{self, AppState, EngineBackend, HttpConfig};
-use mailroom::pipeline::{Engine, EngineConfig, SummaryMode};
+use mailroom::http::{self, AppState, HttpConfig};
+use mailroom::pipeline::lanes::EngineService;
+use mailroom::pipeline::{EngineBuilder, Method};
 
-use super::{ModelArgs, Outcome};
+use super::common::{ClassifierArgs, ModelArgs};
+use super::Outcome;
 
 /// The default address: loopback only, unless told otherwise.
 pub const DEFAULT_BIND: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -25,16 +26,6 @@ pub const DEFAULT_BIND: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 pub const DEFAULT_PORT: u16 = 8080;
 /// How long in-flight requests get to finish after SIGTERM, beyond the request timeout.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// Summary methods of `/v1/triage` and `/v1/summarize`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ServeSummary {
-    /// Written by the generator, checked against the message.
-    Abstractive,
-    /// Central sentences chosen with the encoder (fast, no generator loaded).
-    Extractive,
-}
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
@@ -74,17 +65,9 @@ pub struct ServeArgs {
     max_messages: Option<usize>,
     /// Summary method of /v1/triage and /v1/summarize.
     #[arg(long, value_enum, env = "MAILROOM_SUMMARY")]
-    summary: Option<ServeSummary>,
-    /// Taxonomy TOML for the zero-shot axes (default: the built-in public-service taxonomy).
-    #[arg(long, value_name = "FILE")]
-    taxonomy: Option<PathBuf>,
-    /// A trained head (repeatable): it decides its axis instead of zero-shot, or adds an axis.
-    #[arg(long = "head", value_name = "HEAD")]
-    heads: Vec<PathBuf>,
-    /// Send a decision to review when its top probability is below this, on every axis and
-    /// label (instead of the thresholds of the taxonomy and the heads).
-    #[arg(long, env = "MAILROOM_REVIEW_THRESHOLD", value_parser = super::probability)]
-    review_threshold: Option<f32>,
+    summary: Option<Method>,
+    #[command(flatten)]
+    classifier: ClassifierArgs,
 }
 
 /// The TOML file: the same settings, each optional.
@@ -100,7 +83,7 @@ struct FileConfig {
     generator_queue: Option<usize>,
     batch: Option<usize>,
     max_messages: Option<usize>,
-    summary: Option<ServeSummary>,
+    summary: Option<Method>,
     taxonomy: Option<PathBuf>,
     #[serde(default)]
     heads: Vec<PathBuf>,
@@ -112,10 +95,8 @@ struct FileConfig {
 struct Settings {
     addr: SocketAddr,
     http: HttpConfig,
-    summary: ServeSummary,
-    taxonomy: Option<PathBuf>,
-    heads: Vec<PathBuf>,
-    review_threshold: Option<f32>,
+    summary: Method,
+    classifier: ClassifierArgs,
 }
 
 fn read_token(path: &Path) -> anyhow::Result<String> {
@@ -129,35 +110,32 @@ fn read_token(path: &Path) -> anyhow::Result<String> {
 }
 
 impl ServeArgs {
-    fn resolve(&self) -> anyhow::Result<Settings> {
-        let file: FileConfig = match &self.config {
-            Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .with_context(|| format!("reading {}", p.display()))?;
-                toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
-            }
-            None => FileConfig::default(),
-        };
-        let d = HttpConfig::default();
-        let token_file = self.token_file.clone().or(file.token_file);
+    /// The bearer token: from the token file (flag or settings file) or MAILROOM_TOKEN, not both.
+    fn token(&self, file: &FileConfig) -> anyhow::Result<Option<String>> {
+        let token_file = self.token_file.clone().or(file.token_file.clone());
         let env_token = std::env::var("MAILROOM_TOKEN")
             .ok()
             .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty());
-        let token = match (&token_file, env_token) {
+        Ok(match (&token_file, env_token) {
             (Some(_), Some(_)) => {
                 bail!("give the token either in a file or in MAILROOM_TOKEN, not both")
             }
             (Some(p), None) => Some(read_token(p)?),
             (None, t) => t,
-        };
+        })
+    }
+
+    /// The server's limits: flags, then the settings file, then the defaults; each at least 1.
+    fn http_config(&self, file: &FileConfig, token: Option<String>) -> anyhow::Result<HttpConfig> {
+        let d = HttpConfig::default();
         let positive = |name: &str, v: usize| -> anyhow::Result<usize> {
             if v == 0 {
                 bail!("{name} must be at least 1");
             }
             Ok(v)
         };
-        let http = HttpConfig {
+        Ok(HttpConfig {
             max_body_bytes: positive(
                 "max_body_bytes",
                 self.max_body_bytes
@@ -191,7 +169,21 @@ impl ServeArgs {
             )?,
             retry_after_secs: d.retry_after_secs,
             token,
+        })
+    }
+
+    /// Merge flags (and their environment variables), the settings file and the defaults.
+    fn resolve(&self) -> anyhow::Result<Settings> {
+        let file: FileConfig = match &self.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
+            }
+            None => FileConfig::default(),
         };
+        let token = self.token(&file)?;
+        let http = self.http_config(&file, token)?;
         if http.max_messages > http.generator_queue {
             bail!(
                 "max_messages ({}) must not exceed generator_queue ({}): such a batch could never be queued",
@@ -200,6 +192,7 @@ impl ServeArgs {
             );
         }
         let review_threshold = self
+            .classifier
             .review_threshold
             .or(file.review_threshold)
             .map(super::in_unit_interval)
@@ -209,65 +202,34 @@ impl ServeArgs {
             self.bind.or(file.bind).unwrap_or(DEFAULT_BIND),
             self.port.or(file.port).unwrap_or(DEFAULT_PORT),
         );
+        let classifier = ClassifierArgs {
+            taxonomy: self.classifier.taxonomy.clone().or(file.taxonomy),
+            heads: if self.classifier.heads.is_empty() {
+                file.heads
+            } else {
+                self.classifier.heads.clone()
+            },
+            review_threshold,
+            ..self.classifier.clone()
+        };
         Ok(Settings {
             addr,
             http,
-            summary: self
-                .summary
-                .or(file.summary)
-                .unwrap_or(ServeSummary::Abstractive),
-            taxonomy: self.taxonomy.clone().or(file.taxonomy),
-            heads: if self.heads.is_empty() {
-                file.heads
-            } else {
-                self.heads.clone()
-            },
-            review_threshold,
+            summary: self.summary.or(file.summary).unwrap_or(Method::Abstractive),
+            classifier,
         })
     }
 }
 
-/// Load the models and build the two engines (see [`EngineBackend`]). Runs on its own thread
-/// while the server already answers `/healthz`.
-fn load_backend(models: &ModelArgs, s: &Settings) -> anyhow::Result<EngineBackend> {
-    let load_heads = || {
-        s.heads
-            .iter()
-            .map(|h| Head::load(h).with_context(|| format!("loading head {}", h.display())))
-            .collect::<anyhow::Result<Vec<_>>>()
-    };
-    // One encoder for both engines: it is read-only and thread-safe.
-    let encoder = std::sync::Arc::new(models.load_encoder()?);
-    let engine = |summary: SummaryMode, with_generator: bool| -> anyhow::Result<Engine> {
-        let encoder = encoder.clone();
-        let heads = load_heads()?;
-        for (path, h) in s.heads.iter().zip(&heads) {
-            h.check_encoder(path, encoder.model_id(), encoder.sha256())?;
-        }
-        let generator = if with_generator {
-            Some(models.load_generator()?)
-        } else {
-            None
-        };
-        let config = EngineConfig {
-            summary,
-            jobs: 1,
-            batch: s.http.batch,
-            review: ReviewPolicy {
-                override_threshold: s.review_threshold,
-                ..ReviewPolicy::default()
-            },
-            ..EngineConfig::default()
-        };
-        let taxonomy = Some(super::train::taxonomy(s.taxonomy.as_ref())?);
-        Ok(Engine::new(encoder, generator, taxonomy, heads, config)?)
-    };
-    let classify = engine(SummaryMode::None, false)?;
-    let triage = match s.summary {
-        ServeSummary::Abstractive => engine(SummaryMode::Abstractive, true)?,
-        ServeSummary::Extractive => engine(SummaryMode::Extractive, false)?,
-    };
-    Ok(EngineBackend::new(classify, triage))
+/// Load the models and build the engine the lanes serve (see [`EngineService`]). Runs on its
+/// own thread while the server already answers `/healthz`.
+fn load_service(models: &ModelArgs, s: &Settings) -> anyhow::Result<EngineService> {
+    let builder = EngineBuilder::new(models.spec())
+        .summary(Some(s.summary))
+        .jobs(Some(1))
+        .batch(s.http.batch);
+    let triage = s.classifier.apply(builder).build()?;
+    Ok(EngineService::new(triage))
 }
 
 async fn shutdown_signal() {
@@ -332,9 +294,9 @@ async fn serve(models: ModelArgs, settings: Settings) -> anyhow::Result<Outcome>
             .name("mailroom-load".into())
             .spawn(move || {
                 let t = std::time::Instant::now();
-                let result = load_backend(&models, &settings).and_then(|backend| {
+                let result = load_service(&models, &settings).and_then(|service| {
                     state
-                        .start(Arc::new(backend))
+                        .start(Arc::new(service))
                         .context("starting the model threads")
                 });
                 match result {

@@ -3,6 +3,7 @@
 
 use mail_parser::{Address, HeaderValue, MessageParser, MessagePart, MimeHeaders, PartType};
 
+use super::charset::cp1252_c1;
 use super::{html, Attachment, BodyFormat, Email, EmailError, Limits, Mailbox};
 
 /// Parse `raw` and build the [`Email`], enforcing `limits` on depth and part count.
@@ -280,21 +281,6 @@ fn finish(mut body: String, warnings: &mut Vec<String>) -> String {
         body = body.chars().map(cp1252_c1).collect();
     }
     body
-}
-
-/// Map a C1 control (U+0080..U+009F) to the Windows-1252 character with that byte value.
-pub(super) fn cp1252_c1(c: char) -> char {
-    const MAP: [char; 32] = [
-        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž',
-        '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}',
-        'ž', 'Ÿ',
-    ];
-    let u = c as u32;
-    if (0x80..=0x9f).contains(&u) {
-        MAP[(u - 0x80) as usize]
-    } else {
-        c
-    }
 }
 
 fn push_once(warnings: &mut Vec<String>, w: String) {

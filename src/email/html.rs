@@ -418,7 +418,7 @@ pub(crate) fn decode_entities(s: &str) -> std::borrow::Cow<'_, str> {
                     // Numeric references in the C1 range mean Windows-1252, as browsers read them.
                     v.map(|v| match v {
                         0x80..=0x9f => {
-                            char::from_u32(v).map_or(v, |c| super::extract::cp1252_c1(c) as u32)
+                            char::from_u32(v).map_or(v, |c| super::charset::cp1252_c1(c) as u32)
                         }
                         _ => v,
                     })

@@ -12,6 +12,7 @@
 use serde::Serialize;
 use thiserror::Error;
 
+mod charset;
 mod extract;
 mod html;
 pub mod sources;

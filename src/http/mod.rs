@@ -1,7 +1,8 @@
 //! The HTTP API: `mailroom serve` puts [`app`] on a socket. Routes, request and response types,
 //! limits (body cap, timeout, bearer token), metrics and the OpenAPI document live here; model
-//! work runs on dedicated threads behind a bounded queue (see [`worker`]). This module calls the
-//! pipeline and knows nothing of the command line; it never reads the environment.
+//! work runs on the pipeline's lanes (dedicated threads behind bounded queues, see
+//! [`crate::pipeline::lanes`]): this module only queues work for them. It knows nothing of the
+//! command line and never reads the environment.
 //!
 //! | route | what it does |
 //! |---|---|
@@ -18,7 +19,6 @@ mod error;
 mod metrics;
 pub mod openapi;
 mod routes;
-pub mod worker;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -34,7 +34,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 pub use error::ApiError;
-pub use worker::{Backend, EngineBackend, Lane, ModelEntry, ModelsReport};
+
+use crate::pipeline::lanes::{self, LaneSizes, Lanes, ModelsReport, Service};
 
 /// Limits and sizes of the server. Every default lives in [`HttpConfig::default`].
 #[derive(Clone)]
@@ -88,7 +89,7 @@ impl std::fmt::Debug for HttpConfig {
 }
 
 struct Ready {
-    queue: worker::Queue,
+    lanes: Lanes,
     models: ModelsReport,
 }
 
@@ -133,14 +134,14 @@ impl AppState {
         }))
     }
 
-    /// Start the model lanes over `backend`. Each lane warms up on its own thread; `/readyz`
+    /// Start the model lanes over `service`. Each lane warms up on its own thread; `/readyz`
     /// turns 200 when both have. Errors when the threads cannot start or when already started.
-    pub fn start(&self, backend: Arc<dyn Backend>) -> std::io::Result<()> {
+    pub fn start(&self, service: Arc<dyn Service>) -> std::io::Result<()> {
         let c = &self.0.config;
-        let models = backend.models();
-        let queue = worker::start(
-            backend,
-            worker::QueueSizes {
+        let models = service.models();
+        let lanes = lanes::start(
+            service,
+            LaneSizes {
                 encoder: c.encoder_queue,
                 generator: c.generator_queue,
                 batch: c.batch,
@@ -149,14 +150,14 @@ impl AppState {
         )?;
         self.0
             .ready
-            .set(Ready { queue, models })
+            .set(Ready { lanes, models })
             .map_err(|_| std::io::Error::other("the model lanes are already started"))
     }
 
     /// Whether the models are loaded and warmed and the server is not shutting down.
     pub fn is_ready(&self) -> bool {
         !self.0.draining.load(Ordering::Acquire)
-            && self.0.ready.get().is_some_and(|r| r.queue.warmed())
+            && self.0.ready.get().is_some_and(|r| r.lanes.warmed())
     }
 
     /// Mark the server as shutting down: `/readyz` answers 503 so load balancers stop sending;
@@ -175,20 +176,21 @@ impl AppState {
 
     fn ready(&self) -> Result<&Ready, ApiError> {
         match self.0.ready.get() {
-            Some(r) if r.queue.warmed() => Ok(r),
+            Some(r) if r.lanes.warmed() => Ok(r),
             _ => Err(ApiError::NotReady),
         }
     }
 
     fn lanes(&self) -> Vec<metrics::LaneGauge> {
         match self.0.ready.get() {
-            Some(r) => [&r.queue.encoder, &r.queue.generator]
+            Some(r) => r
+                .lanes
+                .depths()
                 .into_iter()
-                .zip(["encoder", "generator"])
-                .map(|(q, lane)| metrics::LaneGauge {
+                .map(|(lane, depth, capacity)| metrics::LaneGauge {
                     lane,
-                    depth: q.depth(),
-                    capacity: q.capacity(),
+                    depth,
+                    capacity,
                 })
                 .collect(),
             None => Vec::new(),

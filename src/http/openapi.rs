@@ -68,7 +68,8 @@ fn json_ok(description: &str, schema: Value) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": schema}}})
 }
 
-/// The document, with the server's limits in the descriptions.
+/// The document, with the server's limits in the descriptions. One long function on purpose:
+/// it is a single JSON literal that reads top to bottom as the served document does.
 pub fn document(config: &HttpConfig) -> Value {
     let record = json!({"$ref": "#/components/schemas/Record"});
     let secured = json!([{"bearer": []}]);

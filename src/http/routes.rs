@@ -11,11 +11,9 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
-use super::worker::Lane;
 use super::AppState;
-use crate::email::{Content, Message, Provenance, SourceKind};
-use crate::pipeline::Output;
-use crate::summarize::Summary;
+use crate::pipeline::lanes::{Lane, LaneError};
+use crate::pipeline::{Content, Message, Output, Provenance, SourceKind, Summary};
 
 /// A message as JSON: either `raw` (the RFC 822 text) or `body` with optional `from` and
 /// `subject`; `id` names it in the record.
@@ -53,7 +51,7 @@ fn provenance(kind: SourceKind, index: usize) -> Provenance {
 
 fn raw_message(bytes: Vec<u8>, id: Option<String>, fallback_id: String, index: usize) -> Message {
     let id = id
-        .or_else(|| crate::email::sources::scan_message_id(&bytes))
+        .or_else(|| crate::pipeline::scan_message_id(&bytes))
         .unwrap_or(fallback_id);
     Message {
         id,
@@ -177,13 +175,18 @@ async fn run(
     messages: Vec<Message>,
 ) -> Result<Vec<Output>, ApiError> {
     let ready = state.ready()?;
-    let result = ready.queue.submit(lane, messages).await;
-    match &result {
-        Ok(outputs) => state.0.metrics.outputs(outputs),
-        Err(ApiError::Overloaded { .. }) => state.0.metrics.overloaded(lane.name()),
-        Err(_) => {}
+    match ready.lanes.submit(lane, messages).await {
+        Ok(outputs) => {
+            state.0.metrics.outputs(&outputs);
+            Ok(outputs)
+        }
+        Err(LaneError::Overloaded { retry_after, .. }) => {
+            state.0.metrics.overloaded(lane.name());
+            Err(ApiError::Overloaded { retry_after })
+        }
+        Err(LaneError::NotReady) => Err(ApiError::NotReady),
+        Err(e) => Err(ApiError::Internal(e.to_string())),
     }
-    result
 }
 
 /// One message's output as an answer: a record, or an error for a message that failed.

@@ -4,22 +4,19 @@
 //! `hf:owner/repo` through the local hub cache), proving they are the pinned files (SHA-256,
 //! cached by size and mtime), and running them on a candle [`Device`]:
 //!
-//! - [`Encoder`]: BERT-family sentence embeddings (mean pooled, L2 normalised);
-//! - [`Generator`]: GGUF chat models (llama family incl. SmolLM2, qwen2, qwen3, gemma3).
+//! - [`Encoder`] (`encoder/`): BERT-family sentence embeddings (mean pooled, L2 normalised);
+//! - [`Generator`] (`generator/`): GGUF chat models (llama family incl. SmolLM2, qwen2, qwen3,
+//!   gemma3).
 //!
-//! It knows nothing of email, HTTP or the command line: it takes text and returns vectors or text.
+//! A folder per role, a file per architecture or implementation inside it; the store files
+//! (`store`, `manifest`, `verify`) sit here.
+//!
+//! It knows nothing of email, HTTP or the command line: it takes text and returns vectors or text,
+//! and reads no environment variables (the CLI passes every choice in as an option).
 
-mod bert_cpu;
-mod chat;
 mod encoder;
 mod error;
-#[allow(unsafe_code)] // the generator's SIMD kernels and thread pool
-mod fastlm;
 mod generator;
-mod gguf_tokenizer;
-// The encoder's SIMD intrinsics and gemm call, each with its safety argument.
-#[allow(unsafe_code)]
-mod kernels;
 mod manifest;
 mod store;
 mod verify;
@@ -28,9 +25,9 @@ pub use candle_core::Device;
 pub use encoder::{Encoder, EncoderOptions, Precision, ATTENTION_BUDGET};
 pub use error::ModelError;
 pub use generator::{
-    Backend, GenOpts, Generation, Generator, LoadOptions, StopReason, WeightFormat,
+    tokenizer_from_gguf, GenOpts, Generation, Generator, Implementation, Kernel, LoadOptions,
+    StopReason, WeightFormat,
 };
-pub use gguf_tokenizer::tokenizer_from_gguf;
 pub use manifest::{FileEntry, Manifest, ModelEntry};
 pub use store::{HfCache, ResolvedModel, Store, StoreOptions, VerifiedFile};
 pub use verify::sha256_file;

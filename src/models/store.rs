@@ -103,11 +103,6 @@ impl Store {
         Self::open_with(root, StoreOptions::default())
     }
 
-    /// Open the store of the source tree this crate was built from (`<crate>/models`).
-    pub fn open_default() -> Result<Self, ModelError> {
-        Self::open(concat!(env!("CARGO_MANIFEST_DIR"), "/models"))
-    }
-
     /// Open the store in `root` with the given options.
     pub fn open_with(root: impl AsRef<Path>, options: StoreOptions) -> Result<Self, ModelError> {
         let root = root.as_ref().to_path_buf();

@@ -2,9 +2,10 @@
 //! audit and reproduce the decision (input hash, model hashes, taxonomy hash, mailroom version).
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::classify::{AxisResult, ReviewReason};
-use crate::email::{Attachment, Provenance};
+use crate::email::{Attachment, Content, Message, Provenance};
 use crate::summarize::Summary;
 use crate::text::Truncation;
 
@@ -155,6 +156,45 @@ pub struct ErrorRecord {
     pub error: ErrorBody,
     /// The mailroom version.
     pub mailroom_version: &'static str,
+}
+
+impl ErrorRecord {
+    /// The error record of `m`, failed at `stage` (`read`, `parse`, `classify`, `summarize`).
+    pub fn for_message(m: &Message, stage: &'static str, kind: String, message: String) -> Self {
+        ErrorRecord {
+            schema: RECORD_SCHEMA,
+            id: m.id.clone(),
+            source: m.provenance.clone(),
+            input_sha256: input_sha256(m),
+            error: ErrorBody {
+                stage,
+                kind,
+                message,
+            },
+            mailroom_version: crate::VERSION,
+        }
+    }
+}
+
+/// SHA-256 (hex) of some bytes.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// SHA-256 of what was read for a message: its raw bytes, or its JSON fields.
+pub fn input_sha256(m: &Message) -> Option<String> {
+    match &m.content {
+        Ok(Content::Raw(raw)) => Some(sha256_hex(raw)),
+        Ok(Content::Parts {
+            from,
+            subject,
+            body,
+        }) => {
+            let v = serde_json::json!({"from": from, "subject": subject, "body": body});
+            Some(sha256_hex(v.to_string().as_bytes()))
+        }
+        Err(_) => None,
+    }
 }
 
 /// One line of output.

@@ -10,6 +10,8 @@ use std::sync::OnceLock;
 
 use regex::{Captures, Regex};
 
+use super::record::{Record, ReviewNote};
+
 struct Rule {
     re: Regex,
     mask: &'static str,
@@ -106,6 +108,37 @@ fn iban_ok(s: &str) -> bool {
         };
     }
     rem == 1
+}
+
+/// Mask personal data in a record's text fields (`--redact`).
+pub(super) fn redact_record(r: &mut Record) {
+    r.redacted = true;
+    r.from = r.from.as_deref().map(redact);
+    r.subject = r.subject.as_deref().map(redact);
+    for a in &mut r.attachments {
+        a.name = a.name.as_deref().map(redact);
+    }
+    if let Some(s) = &mut r.summary {
+        s.text = redact(&s.text);
+        for u in &mut s.faithfulness.unsupported {
+            u.text = redact(&u.text);
+        }
+        if let Some(f) = &mut s.fallback {
+            f.rejected = redact(&f.rejected);
+            if let Some(rf) = &mut f.rejected_faithfulness {
+                for u in &mut rf.unsupported {
+                    u.text = redact(&u.text);
+                }
+            }
+        }
+    }
+    for n in &mut r.review {
+        if let ReviewNote::UnfaithfulSummary { unsupported } = n {
+            for u in unsupported.iter_mut() {
+                *u = redact(u);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

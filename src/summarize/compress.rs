@@ -98,7 +98,7 @@ const DANGLING: &[&str] = &[
     "–", "&",
 ];
 /// Capitalised words that start a sentence but are not someone being addressed (besides the
-/// months, [`super::faithful::MONTHS`]).
+/// months, [`super::words::months`]).
 const NOT_VOCATIVE: &[&str] = &[
     "monday",
     "tuesday",
@@ -146,7 +146,7 @@ fn vocative_len(toks: &[&str]) -> usize {
         let first = norm(head[0]);
         if !names_ok
             || NOT_VOCATIVE.contains(&first.as_str())
-            || super::faithful::MONTHS.contains(&first.as_str())
+            || super::words::months().contains(&first.as_str())
         {
             return 0;
         }

@@ -27,6 +27,8 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use regex::Regex;
+
+use super::words;
 use serde::{Deserialize, Serialize};
 
 /// What kind of fact an unsupported item is.
@@ -61,57 +63,6 @@ pub const TOPIC_MIN_WORDS: usize = 3;
 /// ... and flagged when more than this share of them share neither a stem nor a five-letter
 /// prefix with a source word.
 pub const TOPIC_MAX_UNSUPPORTED: f64 = 0.5;
-
-/// Words a summary uses to frame what the mail says, whatever the mail: not content (besides
-/// [`COMMON`], which the topic check skips too).
-const FRAMING: &[&str] = &[
-    "senders",
-    "emails",
-    "messages",
-    "want",
-    "wanted",
-    "asked",
-    "know",
-    "like",
-    "likes",
-    "requested",
-    "details",
-    "whether",
-    "more",
-    "only",
-    "just",
-    "very",
-    "doing",
-    "done",
-    "make",
-    "made",
-    "making",
-    "provide",
-    "provides",
-    "provided",
-    "informs",
-    "informing",
-    "mentions",
-    "mentioned",
-    "discusses",
-    "discussing",
-    "discussion",
-    "said",
-    "tells",
-    "told",
-    "wrote",
-    "letter",
-    "receiver",
-    "someone",
-    "something",
-    "person",
-    "people",
-    "need",
-    "needed",
-    "help",
-    "shall",
-    "yours",
-];
 
 /// One fact of the summary that the source does not support.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,253 +118,6 @@ fn cap_word_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     re(&R, r"\b\p{Lu}[\p{L}'’\-]*\p{L}|\b\p{Lu}\b")
 }
-
-const NUMBER_WORDS: [&str; 21] = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-];
-const ORDINAL_WORDS: [&str; 13] = [
-    "zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-    "tenth", "eleventh", "twelfth",
-];
-/// Month names, lower case, January first.
-pub(super) const MONTHS: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
-
-/// Capitalised words that begin sentences or are generic, never names: not checked.
-const COMMON: &[&str] = &[
-    "a",
-    "an",
-    "the",
-    "this",
-    "that",
-    "these",
-    "those",
-    "there",
-    "here",
-    "it",
-    "its",
-    "he",
-    "she",
-    "they",
-    "we",
-    "i",
-    "you",
-    "your",
-    "his",
-    "her",
-    "their",
-    "our",
-    "my",
-    "me",
-    "him",
-    "them",
-    "us",
-    "and",
-    "but",
-    "or",
-    "so",
-    "if",
-    "as",
-    "at",
-    "by",
-    "for",
-    "from",
-    "in",
-    "into",
-    "of",
-    "on",
-    "to",
-    "with",
-    "about",
-    "after",
-    "before",
-    "also",
-    "please",
-    "thanks",
-    "thank",
-    "hi",
-    "hello",
-    "dear",
-    "re",
-    "fw",
-    "fwd",
-    "subject",
-    "email",
-    "e-mail",
-    "mail",
-    "message",
-    "sender",
-    "summary",
-    "request",
-    "requests",
-    "reply",
-    "update",
-    "meeting",
-    "question",
-    "questions",
-    "information",
-    "info",
-    "note",
-    "notes",
-    "regarding",
-    "they're",
-    "i'm",
-    "i'll",
-    "we're",
-    "what",
-    "when",
-    "where",
-    "who",
-    "why",
-    "how",
-    "which",
-    "while",
-    "all",
-    "any",
-    "some",
-    "no",
-    "not",
-    "yes",
-    "new",
-    "re:",
-    "mr",
-    "mrs",
-    "ms",
-    "dr",
-    "sir",
-    "madam",
-    "ok",
-    "is",
-    "are",
-    "was",
-    "were",
-    "will",
-    "would",
-    "can",
-    "could",
-    "should",
-    "may",
-    "might",
-    "must",
-    "has",
-    "have",
-    "had",
-    "do",
-    "does",
-    "did",
-    "be",
-    "been",
-    "being",
-    "asks",
-    "asking",
-    "wants",
-    "needs",
-    "confirms",
-    "requesting",
-    "writes",
-    "reports",
-    "says",
-    "explains",
-    "complaint",
-    "urgent",
-    "action",
-    "required",
-    "important",
-    "reminder",
-    "invitation",
-    "follow-up",
-    "following",
-    "concerning",
-    "response",
-    "answer",
-    "gbp",
-    "usd",
-    "eur",
-    "reference",
-    "ref",
-    "account",
-    "number",
-    "payment",
-    "date",
-    "time",
-    "deadline",
-    "case",
-    "claim",
-    "application",
-    "customer",
-    "council",
-    "team",
-    "staff",
-    "writer",
-    "author",
-    "recipient",
-    "user",
-    "one",
-    "two",
-    "three",
-    "both",
-    "each",
-    "every",
-    "other",
-    "another",
-    "then",
-    "now",
-    "today",
-    "tomorrow",
-    "yesterday",
-    "next",
-    "last",
-    "first",
-    "finally",
-    "however",
-    "although",
-    "because",
-    "since",
-    "until",
-    "unless",
-    "during",
-    "attached",
-    "attachment",
-    "see",
-    "let",
-    "kindly",
-    "fyi",
-    "pdf",
-    "am",
-    "pm",
-];
 
 /// The source's facts, normalised, ready for lookups.
 #[derive(Debug, Clone)]
@@ -522,12 +226,12 @@ impl SourceFacts {
             }
         }
         let mut numbers = HashSet::new();
-        for (i, w) in NUMBER_WORDS.iter().enumerate() {
+        for (i, w) in words::numbers().iter().enumerate() {
             if words.contains(*w) {
                 numbers.insert(i.to_string());
             }
         }
-        for (i, w) in ORDINAL_WORDS.iter().enumerate() {
+        for (i, w) in words::ordinals().iter().enumerate() {
             if words.contains(*w) {
                 numbers.insert(i.to_string());
             }
@@ -559,7 +263,7 @@ impl SourceFacts {
                     numbers.insert(norm_number(strip_ordinal(p)));
                     if let Ok(n) = p.parse::<usize>() {
                         if (1..=12).contains(&n) && tok.contains('/') {
-                            words.insert(MONTHS[n - 1].to_string());
+                            words.insert(words::months()[n - 1].to_string());
                         }
                     }
                 }
@@ -602,33 +306,55 @@ impl SourceFacts {
     }
 }
 
-/// Check `summary` against a source already indexed.
-pub fn check_with(summary: &str, source: &SourceFacts) -> Faithfulness {
-    let mut out = Faithfulness {
-        checked: true,
-        ..Faithfulness::default()
-    };
-    let mut seen = HashSet::new();
-    let mut flag = |out: &mut Faithfulness, kind: FactKind, text: &str| {
-        if seen.insert(text.to_string()) {
-            out.unsupported.push(Unsupported {
+/// Collects the unsupported facts of one summary, each reported once.
+struct Findings {
+    out: Faithfulness,
+    seen: HashSet<String>,
+}
+
+impl Findings {
+    fn flag(&mut self, kind: FactKind, text: &str) {
+        if self.seen.insert(text.to_string()) {
+            self.out.unsupported.push(Unsupported {
                 kind,
                 text: text.to_string(),
             });
         }
+    }
+}
+
+/// Check `summary` against a source already indexed.
+pub fn check_with(summary: &str, source: &SourceFacts) -> Faithfulness {
+    let mut f = Findings {
+        out: Faithfulness {
+            checked: true,
+            ..Faithfulness::default()
+        },
+        seen: HashSet::new(),
     };
+    let rest = check_addresses(summary, source, &mut f);
+    check_numbers(summary, &rest, source, &mut f);
+    check_names(&rest, source, &mut f);
+    for w in off_topic(summary, source) {
+        f.flag(FactKind::Topic, &w);
+    }
+    f.out
+}
+
+/// Emails and URLs; returns the summary with them blanked out, so that their parts are not
+/// checked again as numbers or names.
+fn check_addresses(summary: &str, source: &SourceFacts, f: &mut Findings) -> String {
     let mut rest = summary.to_string();
-    // Emails and URLs first, then blank them out so their parts are not checked again.
     for m in email_re().find_iter(summary) {
-        out.facts += 1;
+        f.out.facts += 1;
         let t = m.as_str().trim_end_matches(['.', ',']);
         if !source.lower.contains(&t.to_lowercase()) {
-            flag(&mut out, FactKind::Email, t);
+            f.flag(FactKind::Email, t);
         }
         rest = rest.replace(m.as_str(), " ");
     }
     for m in url_re().find_iter(&rest.clone()) {
-        out.facts += 1;
+        f.out.facts += 1;
         let t = m
             .as_str()
             .trim_end_matches(['.', ',', ';', ':', '!', '?', '"', '\'']);
@@ -638,71 +364,74 @@ pub fn check_with(summary: &str, source: &SourceFacts) -> Faithfulness {
             .trim_start_matches("http://")
             .trim_end_matches('/');
         if !source.lower.contains(bare) {
-            flag(&mut out, FactKind::Url, t);
+            f.flag(FactKind::Url, t);
         }
         rest = rest.replace(m.as_str(), " ");
     }
+    rest
+}
+
+/// Amounts, times, dates, references and plain numbers.
+fn check_numbers(summary: &str, rest: &str, source: &SourceFacts, f: &mut Findings) {
     let lowered = rest.to_lowercase();
     for cap in number_re().captures_iter(&lowered) {
         let whole = cap.get(0).map_or("", |m| m.as_str()).trim();
         let tok = cap.name("tok").map_or("", |m| m.as_str());
         let pre = cap.name("pre").map(|m| m.as_str());
-        let mut post = cap.name("post").map_or("", |m| m.as_str().trim());
-        let tok = match split_ampm(tok) {
-            Some((n, half)) => {
-                post = half;
-                n
-            }
-            None => tok,
+        let post = cap.name("post").map_or("", |m| m.as_str().trim());
+        let (tok, post) = match split_ampm(tok) {
+            Some((n, half)) => (n, half),
+            None => (tok, post),
         };
-        out.facts += 1;
-        let has_letters = tok.chars().any(|c| c.is_alphabetic());
-        let is_time_unit = matches!(post, "am" | "pm" | "a.m." | "p.m.");
-        let (kind, ok) = if pre.is_some()
-            || matches!(
-                post,
-                "gbp"
-                    | "usd"
-                    | "eur"
-                    | "pound"
-                    | "pounds"
-                    | "dollar"
-                    | "dollars"
-                    | "euro"
-                    | "euros"
-                    | "p"
-            ) {
-            (FactKind::Amount, source.numbers.contains(&norm_number(tok)))
-        } else if is_time_unit
-            || (tok.contains(':') && norm_time(tok).is_some())
-            || (tok.contains('.')
-                && norm_time(tok).is_some_and(|t| source.numbers.contains(&format!("t{t}"))))
-        {
-            let ok = norm_time(tok).is_some_and(|t| source.numbers.contains(&format!("t{t}")))
-                || (!tok.contains([':', '.']) && source.numbers.contains(tok));
-            (FactKind::Time, ok)
-        } else if tok.contains('/') && !has_letters {
-            (
-                FactKind::Date,
-                source.compact.contains(&compact(tok)) || source.lower.contains(tok),
-            )
-        } else if (has_letters && strip_ordinal(tok) == tok) || tok.contains(['-', '/']) {
-            (FactKind::Reference, source.compact.contains(&compact(tok)))
-        } else {
-            let n = norm_number(strip_ordinal(tok));
-            (FactKind::Number, source.numbers.contains(&n))
-        };
+        f.out.facts += 1;
+        let (kind, ok) = number_fact(tok, pre.is_some(), post, source);
         if !ok {
             // Report the summary's own spelling.
             let text = summary_span(summary, whole).unwrap_or_else(|| whole.to_string());
-            flag(&mut out, kind, &text);
+            f.flag(kind, &text);
         }
     }
-    for m in cap_word_re().find_iter(&rest) {
+}
+
+/// What kind of fact a number token is (by its currency, unit and shape), and whether the
+/// source has it.
+fn number_fact(tok: &str, currency: bool, post: &str, source: &SourceFacts) -> (FactKind, bool) {
+    let has_letters = tok.chars().any(|c| c.is_alphabetic());
+    let is_time_unit = matches!(post, "am" | "pm" | "a.m." | "p.m.");
+    let amount_word = matches!(
+        post,
+        "gbp" | "usd" | "eur" | "pound" | "pounds" | "dollar" | "dollars" | "euro" | "euros" | "p"
+    );
+    if currency || amount_word {
+        (FactKind::Amount, source.numbers.contains(&norm_number(tok)))
+    } else if is_time_unit
+        || (tok.contains(':') && norm_time(tok).is_some())
+        || (tok.contains('.')
+            && norm_time(tok).is_some_and(|t| source.numbers.contains(&format!("t{t}"))))
+    {
+        let ok = norm_time(tok).is_some_and(|t| source.numbers.contains(&format!("t{t}")))
+            || (!tok.contains([':', '.']) && source.numbers.contains(tok));
+        (FactKind::Time, ok)
+    } else if tok.contains('/') && !has_letters {
+        (
+            FactKind::Date,
+            source.compact.contains(&compact(tok)) || source.lower.contains(tok),
+        )
+    } else if (has_letters && strip_ordinal(tok) == tok) || tok.contains(['-', '/']) {
+        (FactKind::Reference, source.compact.contains(&compact(tok)))
+    } else {
+        let n = norm_number(strip_ordinal(tok));
+        (FactKind::Number, source.numbers.contains(&n))
+    }
+}
+
+/// Capitalised words that read like names.
+fn check_names(rest: &str, source: &SourceFacts, f: &mut Findings) {
+    for m in cap_word_re().find_iter(rest) {
         let w = m.as_str();
         let lw = w.to_lowercase();
         let lw = lw.trim_end_matches(['\'', '’']);
-        if COMMON.contains(&lw) {
+        if words::common().contains(&lw) {
             continue;
         }
         // At the start of a sentence any word is capitalised ("Write to ..."): check it only
@@ -711,15 +440,11 @@ pub fn check_with(summary: &str, source: &SourceFacts) -> Faithfulness {
         if sentence_initial(&rest[..m.start()]) && !reads_like_name(&rest[m.end()..]) {
             continue;
         }
-        out.facts += 1;
+        f.out.facts += 1;
         if !source.has_word(w) {
-            flag(&mut out, FactKind::Name, w);
+            f.flag(FactKind::Name, w);
         }
     }
-    for w in off_topic(summary, source) {
-        flag(&mut out, FactKind::Topic, &w);
-    }
-    out
 }
 
 /// The content words of `summary` the source lacks, when there are enough content words and
@@ -735,8 +460,8 @@ fn off_topic(summary: &str, source: &SourceFacts) -> Vec<String> {
             .trim_end_matches("’s")
             .to_lowercase();
         if w.chars().count() < 4
-            || COMMON.contains(&w.as_str())
-            || FRAMING.contains(&w.as_str())
+            || words::common().contains(&w.as_str())
+            || words::framing().contains(&w.as_str())
             || content.contains(&w)
         {
             continue;
@@ -765,49 +490,6 @@ fn sentence_initial(before: &str) -> bool {
     t.is_empty() || t.ends_with(['.', '!', '?', ':', '\n', '…'])
 }
 
-/// Verbs a summary puts after the name of the sender or another person.
-const NAME_FOLLOWERS: &[&str] = &[
-    "asks",
-    "asked",
-    "wants",
-    "wanted",
-    "is",
-    "was",
-    "has",
-    "had",
-    "says",
-    "said",
-    "writes",
-    "wrote",
-    "requests",
-    "requested",
-    "would",
-    "will",
-    "confirms",
-    "confirmed",
-    "needs",
-    "reports",
-    "reported",
-    "informs",
-    "explains",
-    "offers",
-    "owes",
-    "sent",
-    "sends",
-    "thanks",
-    "and",
-    "from",
-    "of",
-    "at",
-    "in",
-    "complains",
-    "proposes",
-    "invites",
-    "agrees",
-    "plans",
-    "needs",
-];
-
 /// Does the text after a capitalised word suggest the word is a name?
 fn reads_like_name(after: &str) -> bool {
     if after.starts_with("'s") || after.starts_with("’s") {
@@ -819,7 +501,7 @@ fn reads_like_name(after: &str) -> bool {
         .unwrap_or("")
         .trim_matches(|c: char| !c.is_alphanumeric());
     next.chars().next().is_some_and(char::is_uppercase)
-        || NAME_FOLLOWERS.contains(&next.to_lowercase().as_str())
+        || words::name_followers().contains(&next.to_lowercase().as_str())
 }
 
 /// The span of the summary matching `lowered` case-insensitively, to report its own casing.

@@ -10,7 +10,7 @@
 //! use mailroom::models::{Device, Generator, Role, Store};
 //! use mailroom::summarize::{Summarizer, SummaryInput, SummaryOptions};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let store = Store::open_default()?;
+//! let store = Store::open("models")?;
 //! let mut gen = Generator::load(&store.resolve_default(Role::Generator)?, &Device::Cpu)?;
 //! let input = SummaryInput::new(Some("Ann <ann@example.org>"), Some("Fee"), "Can I pay the £70 fee in May?");
 //! let summary = Summarizer::new(SummaryOptions::default()).abstractive(&mut gen, None, &input)?;
@@ -22,19 +22,24 @@ pub mod abstractive;
 pub mod compress;
 pub mod extractive;
 pub mod faithful;
+mod long;
 mod porter;
 pub mod rouge;
+mod select;
 pub mod sentences;
+mod summarizer;
+mod words;
 
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::models::{Encoder, GenOpts, Generator, ModelError};
+use crate::models::ModelError;
 
 pub use abstractive::Defect;
 pub use faithful::{FactKind, Faithfulness, Unsupported};
+pub use summarizer::Summarizer;
 
 /// Default word budget of a `brief` summary.
 pub const DEFAULT_BRIEF_WORDS: usize = 40;
@@ -49,7 +54,7 @@ pub const DEFAULT_MAX_CHUNKS: usize = 4;
 pub const DEFAULT_LEAD_BIAS: f32 = 1.0;
 
 /// How a summary is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Written by the generator.
@@ -72,7 +77,7 @@ impl std::fmt::Display for Method {
 }
 
 /// What kind of summary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Style {
     /// Two or three sentences for the person who answers.
@@ -92,7 +97,7 @@ impl std::fmt::Display for Style {
 }
 
 /// What to do with mail over the input budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LongMail {
     /// Summarise chunks, then summarise the chunk summaries.
@@ -312,6 +317,10 @@ pub struct Summary {
     pub tokens: Tokens,
 }
 
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
 /// Errors of summarisation: only the models can fail.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -319,455 +328,6 @@ pub enum SummaryError {
     /// The generator or encoder failed.
     #[error(transparent)]
     Model(#[from] ModelError),
-}
-
-/// Summarises messages with fixed options.
-#[derive(Debug, Clone, Default)]
-pub struct Summarizer {
-    opts: SummaryOptions,
-}
-
-fn ms(t: Instant) -> f64 {
-    t.elapsed().as_secs_f64() * 1e3
-}
-
-impl Summarizer {
-    /// A summariser with these options.
-    pub fn new(opts: SummaryOptions) -> Summarizer {
-        Summarizer { opts }
-    }
-
-    /// The options.
-    pub fn options(&self) -> &SummaryOptions {
-        &self.opts
-    }
-
-    /// Summarise with the generator; falls back to extractive (with `enc`) or lead sentences
-    /// (without) when generation degenerates twice, or under `strict` when the summary fails
-    /// the faithfulness check. Deterministic: greedy decoding, fixed prompts.
-    pub fn abstractive(
-        &self,
-        gen: &mut Generator,
-        enc: Option<&Encoder>,
-        input: &SummaryInput,
-    ) -> Result<Summary, SummaryError> {
-        let start = Instant::now();
-        let style = self.opts.style;
-        let words = self.opts.word_budget();
-        let facts = faithful::SourceFacts::new(&input.source_text());
-        let mut timings = Timings::default();
-        let mut tokens = Tokens::default();
-        let mut attempts = Vec::new();
-
-        if input.body.trim().is_empty()
-            && input.subject.as_deref().is_none_or(|s| s.trim().is_empty())
-        {
-            let mut s = self.fallback_summary(enc, input, start)?;
-            s.requested = Method::Abstractive;
-            return Ok(s);
-        }
-
-        // Long mail: chunk or cut to the input budget.
-        let (body, long) = self.fit_body(gen, input, &mut timings, &mut tokens)?;
-
-        let email =
-            abstractive::email_block(input.from.as_deref(), input.subject.as_deref(), &body);
-        let gen_opts = GenOpts {
-            max_new_tokens: abstractive::max_new_tokens(style, words),
-            ..GenOpts::default()
-        };
-        let tries = if self.opts.retry { 2 } else { 1 };
-        let mut accepted: Option<abstractive::Cleaned> = None;
-        let mut last_raw = String::new();
-        for attempt in 0..tries {
-            let p = abstractive::prompt(style, words, &email, attempt);
-            let g = gen.chat(p.system.as_deref(), &p.user, &gen_opts)?;
-            timings.prompt_ms += g.prompt_ms;
-            timings.decode_ms += g.decode_ms;
-            tokens.prompt += g.prompt_tokens;
-            tokens.generated += g.tokens.len();
-            let cleaned = abstractive::clean(&g.text, style, words);
-            let defect = abstractive::assess(&g.text, &cleaned.text, style);
-            tracing::debug!(
-                attempt,
-                ?defect,
-                tokens = g.tokens.len(),
-                "generated summary"
-            );
-            attempts.push(Attempt {
-                prompt: attempt,
-                defect,
-                tokens: g.tokens.len(),
-            });
-            last_raw = g.text;
-            if defect.is_none() {
-                accepted = Some(cleaned);
-                break;
-            }
-        }
-        let model = Some(gen.model_id().to_string());
-
-        // The extractive (or lead) summary that replaces a rejected abstractive one, carrying
-        // the generator's attempts, timings and tokens.
-        let replace = |reason, rejected: String, rejected_faithfulness| {
-            let mut s = self.fallback_summary(enc, input, start)?;
-            s.requested = Method::Abstractive;
-            s.attempts = attempts.clone();
-            s.fallback = Some(Fallback {
-                reason,
-                to: s.method,
-                rejected,
-                rejected_faithfulness,
-            });
-            s.long = long.clone();
-            add(&mut s.timings, &timings);
-            s.tokens = tokens;
-            s.timings.total_ms = ms(start);
-            Ok(s)
-        };
-
-        let Some(cleaned) = accepted else {
-            return replace(
-                FallbackReason::Degenerate,
-                last_raw.trim().to_string(),
-                None,
-            );
-        };
-
-        let faithfulness = faithful::check_with(&cleaned.text, &facts);
-        if self.opts.strict && !faithfulness.passed() {
-            return replace(FallbackReason::Unfaithful, cleaned.text, Some(faithfulness));
-        }
-        timings.total_ms = ms(start);
-        Ok(Summary {
-            needs_review: !faithfulness.passed(),
-            text: cleaned.text,
-            method: Method::Abstractive,
-            requested: Method::Abstractive,
-            style,
-            words,
-            faithfulness,
-            trimmed: cleaned.trimmed,
-            attempts,
-            fallback: None,
-            long,
-            model,
-            timings,
-            tokens,
-        })
-    }
-
-    /// Summarise by choosing the most central sentences with the encoder. Fast and faithful
-    /// by construction (checked anyway).
-    pub fn extractive(&self, enc: &Encoder, input: &SummaryInput) -> Result<Summary, SummaryError> {
-        self.select_sentences(Some(enc), input, Instant::now())
-    }
-
-    /// The first sentences within the budget, no model (a baseline, and the fallback when no
-    /// encoder is loaded).
-    pub fn lead(&self, input: &SummaryInput) -> Summary {
-        match self.select_sentences(None, input, Instant::now()) {
-            Ok(s) => s,
-            // Without an encoder nothing can fail.
-            Err(_) => unreachable_summary(self.opts.style, self.opts.word_budget()),
-        }
-    }
-
-    fn fallback_summary(
-        &self,
-        enc: Option<&Encoder>,
-        input: &SummaryInput,
-        start: Instant,
-    ) -> Result<Summary, SummaryError> {
-        self.select_sentences(enc, input, start)
-    }
-
-    fn select_sentences(
-        &self,
-        enc: Option<&Encoder>,
-        input: &SummaryInput,
-        start: Instant,
-    ) -> Result<Summary, SummaryError> {
-        let style = self.opts.style;
-        let words = self.opts.word_budget();
-        let mut timings = Timings::default();
-        if let Some(enc) = enc.filter(|_| style == Style::Brief && input.messages.len() > 1) {
-            return self.select_thread(enc, input, start);
-        }
-        let mut all = sentences::split(&input.body);
-        if all.is_empty() {
-            // Nothing but a subject (or nothing at all): the subject is the best we have.
-            if let Some(s) = input.subject.as_deref().filter(|s| !s.trim().is_empty()) {
-                all.push(s.trim().to_string());
-            }
-        }
-        let total = all.len();
-        let long = (total > extractive::MAX_SENTENCES).then(|| LongInfo {
-            strategy: LongMail::Cut,
-            total,
-            chunks: 0,
-            dropped: total - extractive::MAX_SENTENCES,
-        });
-        all.truncate(extractive::MAX_SENTENCES);
-        let counts: Vec<usize> = all.iter().map(|s| s.split_whitespace().count()).collect();
-        let (scores, method, model) = match enc {
-            Some(enc) if all.len() > 1 => {
-                let t = Instant::now();
-                let refs: Vec<&str> = all.iter().map(String::as_str).collect();
-                let emb = enc.embed(&refs)?;
-                let subject = match input.subject.as_deref().filter(|s| !s.trim().is_empty()) {
-                    Some(s) => enc.embed(&[s])?.into_iter().next(),
-                    None => None,
-                };
-                timings.embed_ms = ms(t);
-                (
-                    extractive::scores(&emb, subject.as_deref(), &counts, self.opts.lead_bias),
-                    Method::Extractive,
-                    Some(enc.model_id().to_string()),
-                )
-            }
-            Some(enc) => (
-                vec![1.0; all.len()],
-                Method::Extractive,
-                Some(enc.model_id().to_string()),
-            ),
-            None => (
-                (0..all.len())
-                    .map(|i| {
-                        let frag = (counts[i] as f32 / 5.0).min(1.0);
-                        frag / (1.0 + i as f32)
-                    })
-                    .collect(),
-                Method::Lead,
-                None,
-            ),
-        };
-        let (text, trimmed) = extractive::select(&all, &scores, style, words);
-        let faithfulness = faithful::check(&text, &input.source_text());
-        timings.total_ms = ms(start);
-        Ok(Summary {
-            needs_review: !faithfulness.passed(),
-            text,
-            method,
-            requested: method,
-            style,
-            words,
-            faithfulness,
-            trimmed,
-            attempts: Vec::new(),
-            fallback: None,
-            long,
-            model,
-            timings,
-            tokens: Tokens::default(),
-        })
-    }
-
-    /// Extractive brief of a thread: each message's most central sentence (against the whole
-    /// thread), then further sentences by score while the budget lasts, shown in thread order
-    /// after their sender's first name ("Jacob: ...").
-    fn select_thread(
-        &self,
-        enc: &Encoder,
-        input: &SummaryInput,
-        start: Instant,
-    ) -> Result<Summary, SummaryError> {
-        let words = self.opts.word_budget();
-        let mut timings = Timings::default();
-        // (message, position in message, sentence)
-        let mut sents: Vec<(usize, usize, String)> = Vec::new();
-        let mut total = 0;
-        for (m, msg) in input.messages.iter().enumerate() {
-            let split = sentences::split(&msg.body);
-            total += split.len();
-            sents.extend(
-                split
-                    .into_iter()
-                    .take(extractive::MAX_THREAD_SENTENCES)
-                    .enumerate()
-                    .map(|(i, s)| (m, i, s)),
-            );
-        }
-        let t = Instant::now();
-        let refs: Vec<&str> = sents.iter().map(|s| s.2.as_str()).collect();
-        let emb = if refs.is_empty() {
-            Vec::new()
-        } else {
-            enc.embed(&refs)?
-        };
-        timings.embed_ms = ms(t);
-        let positions: Vec<(usize, usize)> = sents.iter().map(|s| (s.0, s.1)).collect();
-        let counts: Vec<usize> = sents
-            .iter()
-            .map(|s| s.2.split_whitespace().count())
-            .collect();
-        let scores = extractive::thread_scores(&emb, &positions, &counts, self.opts.lead_bias);
-        let senders: Vec<Option<String>> = input
-            .messages
-            .iter()
-            .map(|m| m.from.as_deref().and_then(extractive::first_name))
-            .collect();
-        let (text, trimmed) = extractive::select_thread(&sents, &scores, &senders, words);
-        let faithfulness = faithful::check(&text, &input.source_text());
-        timings.total_ms = ms(start);
-        Ok(Summary {
-            needs_review: !faithfulness.passed(),
-            text,
-            method: Method::Extractive,
-            requested: Method::Extractive,
-            style: Style::Brief,
-            words,
-            faithfulness,
-            trimmed,
-            attempts: Vec::new(),
-            fallback: None,
-            long: (total > sents.len()).then(|| LongInfo {
-                strategy: LongMail::Cut,
-                total,
-                chunks: 0,
-                dropped: total - sents.len(),
-            }),
-            model: Some(enc.model_id().to_string()),
-            timings,
-            tokens: Tokens::default(),
-        })
-    }
-
-    /// The body to prompt with: whole when within the budget; otherwise chunk summaries or the
-    /// start and end with a visible cut.
-    fn fit_body(
-        &self,
-        gen: &mut Generator,
-        input: &SummaryInput,
-        timings: &mut Timings,
-        tokens: &mut Tokens,
-    ) -> Result<(String, Option<LongInfo>), SummaryError> {
-        let budget = self.opts.input_tokens.max(64);
-        let total = gen.tokenize(&input.body)?.len();
-        if total <= budget {
-            return Ok((input.body.trim().to_string(), None));
-        }
-        let sents = sentences::split(&input.body);
-        let lens: Vec<usize> = sents
-            .iter()
-            .map(|s| gen.tokenize(s).map(|t| t.len() + 1))
-            .collect::<Result<_, _>>()?;
-        match self.opts.long_mail {
-            LongMail::Cut => {
-                let (head, tail) = (budget * 3 / 4, budget / 4);
-                let mut used = 0;
-                let mut h = 0;
-                while h < sents.len() && used + lens[h] <= head {
-                    used += lens[h];
-                    h += 1;
-                }
-                let mut t = sents.len();
-                let mut tail_used = 0;
-                while t > h && tail_used + lens[t - 1] <= tail {
-                    tail_used += lens[t - 1];
-                    t -= 1;
-                }
-                let h = h.max(1).min(sents.len());
-                let mut body = sents[..h].join(" ");
-                if t > h {
-                    body.push_str("\n[…]\n");
-                    body.push_str(&sents[t..].join(" "));
-                }
-                Ok((
-                    body,
-                    Some(LongInfo {
-                        strategy: LongMail::Cut,
-                        total,
-                        chunks: 0,
-                        dropped: t.saturating_sub(h),
-                    }),
-                ))
-            }
-            LongMail::Chunk => {
-                let mut chunks: Vec<String> = Vec::new();
-                let mut cur: Vec<&str> = Vec::new();
-                let mut used = 0;
-                for (s, &l) in sents.iter().zip(&lens) {
-                    if !cur.is_empty() && used + l > budget {
-                        chunks.push(cur.join(" "));
-                        cur.clear();
-                        used = 0;
-                    }
-                    cur.push(s);
-                    used += l;
-                }
-                if !cur.is_empty() {
-                    chunks.push(cur.join(" "));
-                }
-                let n = chunks.len();
-                let max = self.opts.max_chunks.max(2);
-                let dropped = n.saturating_sub(max);
-                if dropped > 0 {
-                    // Keep the start and the end: requests and deadlines sit there.
-                    let last = chunks.pop().unwrap_or_default();
-                    chunks.truncate(max - 1);
-                    chunks.push(last);
-                }
-                let opts = GenOpts {
-                    max_new_tokens: abstractive::max_new_tokens(Style::Brief, DEFAULT_BRIEF_WORDS),
-                    ..GenOpts::default()
-                };
-                let mut parts = Vec::new();
-                for c in &chunks {
-                    // A chunk that alone overflows the budget (one huge "sentence") is cut.
-                    let c: String = c.chars().take(budget * 6).collect();
-                    let email = abstractive::email_block(None, input.subject.as_deref(), &c);
-                    let p = abstractive::prompt(Style::Brief, DEFAULT_BRIEF_WORDS, &email, 0);
-                    let g = gen.chat(p.system.as_deref(), &p.user, &opts)?;
-                    timings.prompt_ms += g.prompt_ms;
-                    timings.decode_ms += g.decode_ms;
-                    tokens.prompt += g.prompt_tokens;
-                    tokens.generated += g.tokens.len();
-                    let cleaned = abstractive::clean(&g.text, Style::Brief, DEFAULT_BRIEF_WORDS);
-                    if abstractive::assess(&g.text, &cleaned.text, Style::Brief).is_none() {
-                        parts.push(cleaned.text);
-                    } else {
-                        // A chunk the model could not summarise contributes its lead sentence.
-                        parts.push(sentences::split(&c).into_iter().next().unwrap_or_default());
-                    }
-                }
-                Ok((
-                    parts.join("\n"),
-                    Some(LongInfo {
-                        strategy: LongMail::Chunk,
-                        total,
-                        chunks: chunks.len(),
-                        dropped,
-                    }),
-                ))
-            }
-        }
-    }
-}
-
-fn add(into: &mut Timings, from: &Timings) {
-    into.prompt_ms += from.prompt_ms;
-    into.decode_ms += from.decode_ms;
-    into.embed_ms += from.embed_ms;
-}
-
-fn unreachable_summary(style: Style, words: usize) -> Summary {
-    Summary {
-        text: String::new(),
-        method: Method::Lead,
-        requested: Method::Lead,
-        style,
-        words,
-        faithfulness: Faithfulness::default(),
-        needs_review: true,
-        trimmed: false,
-        attempts: Vec::new(),
-        fallback: None,
-        long: None,
-        model: None,
-        timings: Timings::default(),
-        tokens: Tokens::default(),
-    }
 }
 
 #[cfg(test)]

@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use mailroom::email::{Content, Message};
-use mailroom::http::{self, AppState, Backend, HttpConfig, Lane, ModelEntry, ModelsReport};
+use mailroom::http::{self, AppState, HttpConfig};
+use mailroom::pipeline::lanes::{EngineService, Lane, ModelEntry, ModelsReport, Service};
 use mailroom::pipeline::{
-    ErrorBody, ErrorRecord, ModelsInfo, Output, Record, StageTimings, RECORD_SCHEMA,
+    Content, ErrorBody, ErrorRecord, Message, ModelsInfo, Output, Record, StageTimings,
+    RECORD_SCHEMA,
 };
 use serde_json::Value;
 use tower::ServiceExt;
@@ -74,7 +75,7 @@ fn error_output(m: &Message, stage: &'static str, message: &str) -> Output {
     }))
 }
 
-impl Backend for Fake {
+impl Service for Fake {
     fn run(&self, lane: Lane, messages: Vec<Message>) -> Vec<Output> {
         if messages.iter().any(|m| m.id != "warm-up") {
             self.batches.lock().unwrap().push((lane, messages.len()));

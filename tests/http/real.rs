@@ -5,33 +5,17 @@ use super::*;
 
 #[tokio::test]
 async fn real_encoder_records_in_process() {
-    use mailroom::pipeline::{Engine, EngineConfig, SummaryMode};
-    let store = crate::util::store();
-    let load = || {
-        mailroom::models::Encoder::load(
-            &store
-                .resolve_default(mailroom::models::Role::Encoder)
-                .unwrap(),
-            &mailroom::models::Device::Cpu,
-        )
-        .unwrap()
+    use mailroom::pipeline::{EngineBuilder, Method, ModelSpec};
+    let spec = ModelSpec {
+        models_dir: crate::util::root().join("models"),
+        ..ModelSpec::default()
     };
-    let engine = |summary| {
-        let config = EngineConfig {
-            summary,
-            ..EngineConfig::default()
-        };
-        Engine::new(
-            load(),
-            None,
-            Some(mailroom::classify::Taxonomy::default_taxonomy()),
-            Vec::new(),
-            config,
-        )
-        .unwrap()
-    };
-    let backend =
-        http::EngineBackend::new(engine(SummaryMode::None), engine(SummaryMode::Extractive));
+    crate::util::store();
+    let triage = EngineBuilder::new(spec)
+        .summary(Some(Method::Extractive))
+        .build()
+        .unwrap();
+    let backend = EngineService::new(triage);
     let state = AppState::new(HttpConfig::default());
     state.start(Arc::new(backend)).unwrap();
     let t = Instant::now();

@@ -1,4 +1,4 @@
-//! CPU kernels for the encoder's own BERT forward (`bert_cpu`): dense layers (`y = x·Wᵀ + b`) in
+//! CPU kernels for the encoder's own BERT forward (`bert_own`): dense layers (`y = x·Wᵀ + b`) in
 //! f32 (the `gemm` crate, any CPU) or in bf16 with f32 accumulation (AVX-512 BF16 `vdpbf16ps`,
 //! chosen at run time), and the element-wise pieces (exp, erf GELU, layer norm, softmax) written so
 //! the compiler vectorises them.

@@ -4,10 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::calibrate::{fit_temperature, Calibration};
-use super::features::{terms, FeatureSpec, Featurizer, Terms};
-use super::logreg::{softmax, LogReg, TrainOptions};
-use super::Document;
+use crate::classify::calibrate::{fit_temperature, Calibration};
+use crate::classify::features::{terms, FeatureSpec, Featurizer, Terms};
+use crate::classify::head::Fitted;
+use crate::classify::logreg::{softmax, LogReg, TrainOptions};
+use crate::classify::Document;
 
 /// Labelled messages ready for training: documents, their hashed terms and embeddings.
 #[derive(Debug, Clone, Default)]
@@ -123,35 +124,17 @@ impl Default for TrainConfig {
     }
 }
 
-/// A fitted model: vocabulary, weights and calibration.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Fitted {
-    /// The features.
-    pub featurizer: Featurizer,
-    /// The weights.
-    pub model: LogReg,
-    /// The calibration.
-    pub calibration: Calibration,
-    /// The L2 penalty it was fitted with (chosen by inner cross-validation when a grid was
-    /// given).
-    pub l2: f64,
-    /// The prior shift folded into the biases (0: none).
-    pub prior_shift: f32,
+/// Uncalibrated logits of message `i` of `set`.
+fn logits_of(f: &Fitted, set: &TrainSet, i: usize) -> Vec<f32> {
+    let x = f
+        .featurizer
+        .transform(&set.docs[i], &set.terms[i], set.embedding(i));
+    f.model.logits(&x)
 }
 
-impl Fitted {
-    /// Uncalibrated logits of message `i` of `set`.
-    fn logits(&self, set: &TrainSet, i: usize) -> Vec<f32> {
-        let x = self
-            .featurizer
-            .transform(&set.docs[i], &set.terms[i], set.embedding(i));
-        self.model.logits(&x)
-    }
-
-    /// Calibrated probabilities of message `i` of `set`.
-    pub fn probabilities(&self, set: &TrainSet, i: usize) -> Vec<f32> {
-        softmax(&self.logits(set, i), self.calibration.temperature)
-    }
+/// Calibrated probabilities of message `i` of `set` under `f`.
+pub fn probabilities(f: &Fitted, set: &TrainSet, i: usize) -> Vec<f32> {
+    softmax(&logits_of(f, set, i), f.calibration.temperature)
 }
 
 fn splitmix(state: &mut u64) -> u64 {
@@ -261,7 +244,7 @@ fn inner_logits(set: &TrainSet, idx: &[usize], config: &TrainConfig, k: usize) -
         }
         let m = fit_uncalibrated(set, &train, config);
         for &i in &held {
-            logits.push(m.logits(set, i));
+            logits.push(logits_of(&m, set, i));
             ys.push(set.y[i]);
         }
     }
@@ -275,7 +258,7 @@ fn macro_f1(logits: &[Vec<f32>], y: &[usize], k: usize) -> f64 {
     let mut pred = vec![0usize; k];
     let mut truth = vec![0usize; k];
     for (z, &t) in logits.iter().zip(y) {
-        let p = super::metrics::argmax(z);
+        let p = crate::learn::metrics::argmax(z);
         pred[p] += 1;
         truth[t] += 1;
         if p == t {
@@ -328,7 +311,7 @@ pub fn fit(set: &TrainSet, idx: &[usize], config: &TrainConfig) -> Fitted {
                 // the lower negative log-likelihood.
                 let score = (
                     macro_f1(&logits, &ys, set.labels.len()),
-                    -super::calibrate::nll(&logits, &ys, 1.0),
+                    -crate::classify::calibrate::nll(&logits, &ys, 1.0),
                 );
                 tracing::debug!(
                     l2,
@@ -411,7 +394,7 @@ pub fn cross_validate(set: &TrainSet, folds: usize, config: &TrainConfig) -> Vec
             "fold fitted"
         );
         for i in test {
-            probs[i] = m.probabilities(set, i);
+            probs[i] = probabilities(&m, set, i);
         }
     }
     probs
@@ -478,7 +461,7 @@ mod tests {
     fn cross_validation_separates_topics() {
         let s = set();
         let probs = cross_validate(&s, 3, &config());
-        let report = crate::classify::metrics::evaluate(&s.labels, &s.y, &probs, 0.9, None);
+        let report = crate::learn::metrics::evaluate(&s.labels, &s.y, &probs, 0.9, None);
         assert!(report.accuracy > 0.95, "{}", report.to_table());
     }
 
@@ -524,7 +507,7 @@ mod tests {
         };
         let m = fit(&s, &all, &c);
         assert_eq!(m.featurizer.spec.embedding_weight, 10.0);
-        assert_eq!(crate::classify::metrics::argmax(&m.probabilities(&s, 1)), 1);
+        assert_eq!(crate::learn::metrics::argmax(&probabilities(&m, &s, 1)), 1);
     }
 
     #[test]
@@ -541,7 +524,7 @@ mod tests {
         // folds must reject it.
         assert_eq!(m.l2, 1e-4);
         assert!(m.prior_shift == 0.0 || m.prior_shift == 1.0);
-        let p = m.probabilities(&s, 0);
+        let p = probabilities(&m, &s, 0);
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
     }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::review::ReviewPolicy;
+use crate::classify::ReviewPolicy;
 
 /// Precision, recall and F1 of one label.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -187,7 +187,37 @@ pub fn evaluate(
         confusion[t][p] += 1;
     }
     let correct: usize = (0..k).map(|c| confusion[c][c]).sum();
-    let accuracy = correct as f64 / n.max(1) as f64;
+    let (per_label, macro_f1) = per_label_scores(labels, &confusion);
+    let (reliability, ece) = reliability(y, &pred, &conf);
+    let nll = probs
+        .iter()
+        .zip(y)
+        .map(|(p, &c)| -(p[c].max(1e-12) as f64).ln())
+        .sum::<f64>()
+        / n.max(1) as f64;
+    let coverage = Coverage::new(y, &pred, &conf);
+    Report {
+        labels: labels.to_vec(),
+        n,
+        accuracy: correct as f64 / n.max(1) as f64,
+        macro_f1,
+        per_label,
+        ece,
+        nll,
+        reliability,
+        at_coverage: coverage.at(&[0.8, 0.9, 1.0]),
+        coverage_curve: coverage.curve(),
+        threshold_for_target: coverage.threshold_for(target_precision),
+        target_precision,
+        binary: negative.and_then(|neg| binary(labels, &confusion, neg)),
+        confusion,
+        review: None,
+    }
+}
+
+/// Precision, recall and F1 per label, and macro-F1 over the labels present in the data.
+fn per_label_scores(labels: &[String], confusion: &[Vec<usize>]) -> (Vec<LabelScores>, f64) {
+    let k = labels.len();
     let mut per_label = Vec::new();
     let mut f1_sum = 0.0;
     let mut present = 0;
@@ -222,11 +252,14 @@ pub fn evaluate(
             support,
         });
     }
-    let macro_f1 = f1_sum / present.max(1) as f64;
+    (per_label, f1_sum / present.max(1) as f64)
+}
 
-    // Calibration.
+/// The reliability diagram (15 bins of confidence) and the expected calibration error.
+fn reliability(y: &[usize], pred: &[usize], conf: &[f64]) -> (Vec<ReliabilityBin>, f64) {
+    let n = y.len();
     let bins = 15;
-    let mut reliability = Vec::new();
+    let mut out = Vec::new();
     let mut ece = 0.0;
     for b in 0..bins {
         let lower = b as f64 / bins as f64;
@@ -240,7 +273,7 @@ pub fn evaluate(
         let c = idx.iter().map(|&i| conf[i]).sum::<f64>() / idx.len() as f64;
         let a = idx.iter().filter(|&&i| pred[i] == y[i]).count() as f64 / idx.len() as f64;
         ece += idx.len() as f64 / n as f64 * (a - c).abs();
-        reliability.push(ReliabilityBin {
+        out.push(ReliabilityBin {
             lower,
             upper,
             count: idx.len(),
@@ -248,91 +281,111 @@ pub fn evaluate(
             accuracy: a,
         });
     }
-    let nll = probs
-        .iter()
-        .zip(y)
-        .map(|(p, &c)| -(p[c].max(1e-12) as f64).ln())
-        .sum::<f64>()
-        / n.max(1) as f64;
+    (out, ece)
+}
 
-    // Coverage: sort by confidence, most confident first.
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| conf[b].total_cmp(&conf[a]).then(a.cmp(&b)));
-    let mut cum_correct = vec![0usize; n + 1];
-    for (r, &i) in order.iter().enumerate() {
-        cum_correct[r + 1] = cum_correct[r] + usize::from(pred[i] == y[i]);
+/// Accuracy against coverage: messages sorted by confidence, most confident first.
+struct Coverage<'a> {
+    conf: &'a [f64],
+    order: Vec<usize>,
+    cum_correct: Vec<usize>,
+}
+
+impl<'a> Coverage<'a> {
+    fn new(y: &[usize], pred: &[usize], conf: &'a [f64]) -> Self {
+        let n = y.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| conf[b].total_cmp(&conf[a]).then(a.cmp(&b)));
+        let mut cum_correct = vec![0usize; n + 1];
+        for (r, &i) in order.iter().enumerate() {
+            cum_correct[r + 1] = cum_correct[r] + usize::from(pred[i] == y[i]);
+        }
+        Coverage {
+            conf,
+            order,
+            cum_correct,
+        }
     }
-    let point = |m: usize| CoveragePoint {
-        coverage: m as f64 / n.max(1) as f64,
-        accuracy: if m > 0 {
-            cum_correct[m] as f64 / m as f64
-        } else {
-            1.0
-        },
-        threshold: if m > 0 { conf[order[m - 1]] } else { 1.0 },
-    };
-    let at_coverage = if n > 0 {
-        [0.8, 0.9, 1.0]
+
+    fn n(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The point where the `m` most confident messages are decided.
+    fn point(&self, m: usize) -> CoveragePoint {
+        CoveragePoint {
+            coverage: m as f64 / self.n().max(1) as f64,
+            accuracy: if m > 0 {
+                self.cum_correct[m] as f64 / m as f64
+            } else {
+                1.0
+            },
+            threshold: if m > 0 {
+                self.conf[self.order[m - 1]]
+            } else {
+                1.0
+            },
+        }
+    }
+
+    fn at(&self, shares: &[f64]) -> Vec<CoveragePoint> {
+        let n = self.n();
+        if n == 0 {
+            return Vec::new();
+        }
+        shares
             .iter()
-            .map(|&c| point(((c * n as f64).round() as usize).clamp(1, n)))
+            .map(|&c| self.point(((c * n as f64).round() as usize).clamp(1, n)))
             .collect()
-    } else {
-        Vec::new()
-    };
-    let step = (n / 200).max(1);
-    let mut coverage_curve: Vec<CoveragePoint> = (1..=n).step_by(step).map(point).collect();
-    if n > 0 && coverage_curve.last().map(|p| p.coverage) != Some(1.0) {
-        coverage_curve.push(point(n));
-    }
-    // Largest coverage whose accepted set reaches the target precision, cut only between
-    // distinct confidence values.
-    let mut threshold_for_target = None;
-    for m in (1..=n).rev() {
-        if m < n && conf[order[m]] == conf[order[m - 1]] {
-            continue;
-        }
-        if cum_correct[m] as f64 / m as f64 >= target_precision {
-            threshold_for_target = Some(point(m));
-            break;
-        }
     }
 
-    let binary = negative.and_then(|neg| {
-        let ni = labels.iter().position(|l| l == neg)?;
-        let negatives = confusion[ni].iter().sum::<usize>();
-        let fp = negatives - confusion[ni][ni];
-        let positives: usize = (0..k)
-            .filter(|&c| c != ni)
-            .map(|c| confusion[c].iter().sum::<usize>())
-            .sum();
-        let caught: usize = (0..k)
-            .filter(|&c| c != ni)
-            .map(|c| positives_caught(&confusion[c], ni))
-            .sum();
-        Some(BinaryScores {
-            negative: neg.to_string(),
-            false_positive_rate: fp as f64 / negatives.max(1) as f64,
-            recall: caught as f64 / positives.max(1) as f64,
-        })
-    });
-
-    Report {
-        labels: labels.to_vec(),
-        n,
-        accuracy,
-        macro_f1,
-        per_label,
-        confusion,
-        ece,
-        nll,
-        reliability,
-        at_coverage,
-        coverage_curve,
-        threshold_for_target,
-        target_precision,
-        binary,
-        review: None,
+    /// About 200 points of the curve, ending at full coverage.
+    fn curve(&self) -> Vec<CoveragePoint> {
+        let n = self.n();
+        let step = (n / 200).max(1);
+        let mut curve: Vec<CoveragePoint> = (1..=n).step_by(step).map(|m| self.point(m)).collect();
+        if n > 0 && curve.last().map(|p| p.coverage) != Some(1.0) {
+            curve.push(self.point(n));
+        }
+        curve
     }
+
+    /// The largest coverage whose accepted set reaches the target precision, cut only between
+    /// distinct confidence values.
+    fn threshold_for(&self, target_precision: f64) -> Option<CoveragePoint> {
+        let n = self.n();
+        for m in (1..=n).rev() {
+            if m < n && self.conf[self.order[m]] == self.conf[self.order[m - 1]] {
+                continue;
+            }
+            if self.cum_correct[m] as f64 / m as f64 >= target_precision {
+                return Some(self.point(m));
+            }
+        }
+        None
+    }
+}
+
+/// The rate at which `negative` messages are wrongly flagged, and the share of the others
+/// caught (decided as anything but `negative`).
+fn binary(labels: &[String], confusion: &[Vec<usize>], neg: &str) -> Option<BinaryScores> {
+    let k = labels.len();
+    let ni = labels.iter().position(|l| l == neg)?;
+    let negatives = confusion[ni].iter().sum::<usize>();
+    let fp = negatives - confusion[ni][ni];
+    let positives: usize = (0..k)
+        .filter(|&c| c != ni)
+        .map(|c| confusion[c].iter().sum::<usize>())
+        .sum();
+    let caught: usize = (0..k)
+        .filter(|&c| c != ni)
+        .map(|c| positives_caught(&confusion[c], ni))
+        .sum();
+    Some(BinaryScores {
+        negative: neg.to_string(),
+        false_positive_rate: fp as f64 / negatives.max(1) as f64,
+        recall: caught as f64 / positives.max(1) as f64,
+    })
 }
 
 fn positives_caught(row: &[usize], negative: usize) -> usize {

@@ -166,7 +166,7 @@ pub fn coverage_svg(report: &Report, title: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::metrics::evaluate;
+    use crate::learn::metrics::evaluate;
 
     #[test]
     fn svgs_are_well_formed_enough() {

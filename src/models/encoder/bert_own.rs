@@ -1,5 +1,6 @@
-//! mailroom's own BERT forward for the CPU, from sentence embedding to pooled vector, built on
-//! `kernels`. Compared with candle's general tensor graph it:
+//! mailroom's own BERT forward for the CPU (BERT: Devlin et al. 2018; weights as
+//! sentence-transformers / Hugging Face `BertModel` checkpoints store them), from token embedding
+//! to pooled vector, built on [`super::kernels`]. Compared with candle's general tensor graph it:
 //!
 //! - runs the sequences of a batch unpadded: the dense layers see only real tokens, and attention
 //!   runs per sequence over its own length (no mask, no wasted rows);
@@ -17,6 +18,8 @@ use candle_transformers::models::bert::{Config as BertConfig, HiddenAct, Positio
 use rayon::prelude::*;
 
 use super::kernels::{add_layer_norm, gelu, matmul, softmax, Dense, Precision, Strided};
+use super::EmbeddingModel;
+use crate::models::ModelError;
 
 struct Norm {
     gamma: Vec<f32>,
@@ -33,7 +36,7 @@ struct Layer {
 }
 
 /// A BERT encoder ready to run on the CPU.
-pub struct CpuBert {
+pub struct OwnBert {
     hidden: usize,
     heads: usize,
     eps: f32,
@@ -47,7 +50,7 @@ pub struct CpuBert {
     precision: Precision,
 }
 
-impl CpuBert {
+impl OwnBert {
     /// Build from the checkpoint's tensors (names with or without a `bert.` prefix). Errors name
     /// the first tensor that is missing or has the wrong shape.
     pub fn load(
@@ -138,7 +141,7 @@ impl CpuBert {
                 ln2: norm(&format!("{p}.output.LayerNorm"))?,
             });
         }
-        Ok(CpuBert {
+        Ok(OwnBert {
             hidden: h,
             heads,
             eps: config.layer_norm_eps as f32,
@@ -152,14 +155,9 @@ impl CpuBert {
         })
     }
 
-    /// How the dense layers compute.
-    pub fn precision(&self) -> Precision {
-        self.precision
-    }
-
     /// Mean-pooled (not normalised) last hidden states, one per sequence. Token ids past the
     /// vocabulary and sequences past the position table are errors.
-    pub fn pooled(&self, seqs: &[&[u32]]) -> Result<Vec<Vec<f32>>, String> {
+    fn mean_hidden(&self, seqs: &[&[u32]]) -> Result<Vec<Vec<f32>>, String> {
         let h = self.hidden;
         let vocab = self.word.len() / h;
         let mut offsets = Vec::with_capacity(seqs.len() + 1);
@@ -297,5 +295,15 @@ impl CpuBert {
                 ctx[base..base + dh].copy_from_slice(o);
             }
         }
+    }
+}
+
+impl EmbeddingModel for OwnBert {
+    fn pooled(&self, seqs: &[&[u32]]) -> Result<Vec<Vec<f32>>, ModelError> {
+        self.mean_hidden(seqs).map_err(ModelError::Tokenizer)
+    }
+
+    fn precision(&self) -> Precision {
+        self.precision
     }
 }

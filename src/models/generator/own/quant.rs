@@ -335,7 +335,7 @@ fn quantize_blocks(x: &[f32], q: &mut [i8], d: &mut [f32], s: &mut [f32]) {
     }
 }
 
-/// Which kernel the CPU runs.
+/// Which SIMD dot-product kernels the own generator forward runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
     /// AVX-512 with VNNI.
@@ -347,17 +347,17 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    /// The fastest kernel this CPU supports (`MAILROOM_KERNEL=avx2|portable` picks a slower one).
-    pub fn detect() -> Kernel {
-        let best = Self::best();
-        match std::env::var("MAILROOM_KERNEL").as_deref() {
-            Ok("portable") => Kernel::Portable,
-            Ok("avx2") if best != Kernel::Portable => Kernel::Avx2,
-            _ => best,
+    /// Whether this CPU can run `self`.
+    pub fn supported(self) -> bool {
+        match self {
+            Kernel::Portable => true,
+            Kernel::Avx2 => Self::best() != Kernel::Portable,
+            Kernel::Avx512Vnni => Self::best() == Kernel::Avx512Vnni,
         }
     }
 
-    fn best() -> Kernel {
+    /// The fastest kernel this CPU supports.
+    pub fn best() -> Kernel {
         #[cfg(target_arch = "x86_64")]
         {
             if is_x86_feature_detected!("avx512f")
@@ -386,6 +386,18 @@ impl Kernel {
             Kernel::Avx2 => "avx2",
             Kernel::Portable => "portable",
         }
+    }
+}
+
+impl std::str::FromStr for Kernel {
+    type Err = String;
+
+    /// The names of [`Kernel::name`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Kernel::Avx512Vnni, Kernel::Avx2, Kernel::Portable]
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("unknown kernel '{s}' (avx512-vnni, avx2, portable)"))
     }
 }
 
@@ -443,7 +455,8 @@ fn rows_dot<const T: usize>(
 ) {
     match kernel {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Kernel::detect` chose this kernel only when the CPU has the features.
+        // SAFETY: `Decoder::new` takes a kernel only when `Kernel::supported` says the CPU has
+        // its features (and the tests check the same before calling).
         Kernel::Avx512Vnni => unsafe {
             match w.kind {
                 QKind::Q4_1 => x86::dot_vnni::<T, true>(w, a, token0, r, res),

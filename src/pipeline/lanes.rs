@@ -1,6 +1,7 @@
-//! Model work off the async runtime. Each lane is one OS thread that owns its models, fed by a
-//! channel whose depth is bounded by a semaphore: a request takes one permit per message or is
-//! refused at once ([`ApiError::Overloaded`], 429), so requests never pile up without bound.
+//! The model worker threads of a long-running process (the server): each lane is one OS thread
+//! that runs its engine, fed by a channel whose depth is bounded by a semaphore. A caller takes
+//! one permit per message or is refused at once ([`LaneError::Overloaded`]), so work never
+//! piles up without bound; callers on an async runtime await the answer.
 //!
 //! - The **encoder lane** classifies. It drains whatever classify jobs are waiting (up to the
 //!   batch size) and runs them as one engine call, so concurrent clients share encoder batches.
@@ -17,9 +18,30 @@ use serde::Serialize;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use tracing::Span;
 
-use super::error::ApiError;
 use crate::email::{Content, Message, Provenance, SourceKind};
-use crate::pipeline::{Engine, ModelsInfo, Output, TaxonomyInfo};
+
+use super::engine::{Engine, Mode};
+use super::record::{ModelRef, ModelsInfo, Output, TaxonomyInfo};
+
+/// Why a lane could not take or finish a job.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LaneError {
+    /// The lane is full: try again after `retry_after` seconds.
+    #[error("the {lane} lane is full")]
+    Overloaded {
+        /// The lane.
+        lane: &'static str,
+        /// Seconds to wait before retrying.
+        retry_after: u64,
+    },
+    /// The lanes are not warmed up yet, or are shutting down.
+    #[error("the models are not ready")]
+    NotReady,
+    /// The lane's thread stopped or answered wrongly.
+    #[error("{0}")]
+    Failed(String),
+}
 
 /// Which model thread a job runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -65,8 +87,8 @@ pub struct ModelsReport {
     pub taxonomy: Option<TaxonomyInfo>,
 }
 
-/// What the server needs from the models. [`EngineBackend`] is the real one; tests use fakes.
-pub trait Backend: Send + Sync + 'static {
+/// What the lanes run. [`EngineService`] is the real one; tests use fakes.
+pub trait Service: Send + Sync + 'static {
     /// Process `messages` on `lane`: one output per message, in order. Called only from that
     /// lane's thread.
     fn run(&self, lane: Lane, messages: Vec<Message>) -> Vec<Output>;
@@ -74,24 +96,27 @@ pub trait Backend: Send + Sync + 'static {
     fn models(&self) -> ModelsReport;
 }
 
-/// Two engines over the same model files: one without summaries (the encoder lane), one with
-/// abstractive summaries (the generator lane). Each has its own encoder, so each lane's thread
-/// owns every model it touches.
+/// Two engines over the same loaded models: the triage engine on the generator lane and the
+/// same engine in classify mode on the encoder lane (the models are read-only and thread-safe;
+/// the generator is used by the generator lane only).
 #[derive(Debug)]
-pub struct EngineBackend {
+pub struct EngineService {
     classify: Engine,
     triage: Engine,
 }
 
-impl EngineBackend {
-    /// `classify` must not summarise; `triage` should summarise (abstractive or extractive).
-    pub fn new(classify: Engine, triage: Engine) -> Self {
-        EngineBackend { classify, triage }
+impl EngineService {
+    /// Serve `triage` (which should summarise) and its classify mode.
+    pub fn new(triage: Engine) -> Self {
+        EngineService {
+            classify: triage.with_mode(Mode::Classify),
+            triage,
+        }
     }
 }
 
 fn entries(info: &ModelsInfo, route: &[&str], out: &mut Vec<ModelEntry>) {
-    let mut add = |m: &crate::pipeline::ModelRef, role: &str| {
+    let mut add = |m: &ModelRef, role: &str| {
         if let Some(e) = out
             .iter_mut()
             .find(|e| e.sha256 == m.sha256 && e.role == role)
@@ -121,7 +146,7 @@ fn entries(info: &ModelsInfo, route: &[&str], out: &mut Vec<ModelEntry>) {
     }
 }
 
-impl Backend for EngineBackend {
+impl Service for EngineService {
     fn run(&self, lane: Lane, messages: Vec<Message>) -> Vec<Output> {
         match lane {
             Lane::Encoder => self.classify.triage(messages),
@@ -153,7 +178,7 @@ struct Job {
 }
 
 /// One lane: its channel and the permits that bound it.
-pub(crate) struct LaneQueue {
+struct LaneQueue {
     lane: Lane,
     tx: mpsc::Sender<Job>,
     permits: Arc<Semaphore>,
@@ -162,29 +187,34 @@ pub(crate) struct LaneQueue {
 
 impl LaneQueue {
     /// Messages queued or in work on this lane.
-    pub(crate) fn depth(&self) -> usize {
+    fn depth(&self) -> usize {
         self.capacity
             .saturating_sub(self.permits.available_permits())
     }
 
     /// The most messages this lane holds at once.
-    pub(crate) fn capacity(&self) -> usize {
+    fn capacity(&self) -> usize {
         self.capacity
     }
 }
 
-/// The lanes, as the handlers see them.
-pub(crate) struct Queue {
-    pub(crate) encoder: LaneQueue,
-    pub(crate) generator: LaneQueue,
+/// The running lanes: submit work, read their depth.
+pub struct Lanes {
+    encoder: LaneQueue,
+    generator: LaneQueue,
     warmed: Arc<AtomicUsize>,
     retry_after: u64,
 }
 
-impl Queue {
+impl Lanes {
     /// Whether both lanes have finished their warm-up run.
-    pub(crate) fn warmed(&self) -> bool {
+    pub fn warmed(&self) -> bool {
         self.warmed.load(Ordering::Acquire) >= 2
+    }
+
+    /// Per lane, its name, the messages queued or in work, and its capacity.
+    pub fn depths(&self) -> [(&'static str, usize, usize); 2] {
+        [&self.encoder, &self.generator].map(|q| (q.lane.name(), q.depth(), q.capacity()))
     }
 
     fn lane(&self, lane: Lane) -> &LaneQueue {
@@ -196,19 +226,20 @@ impl Queue {
 
     /// Queue `messages` on `lane` and wait for the outputs. Refused at once when the lane is
     /// full; the caller bounds the wait with its timeout (a job whose caller has gone is skipped).
-    pub(crate) async fn submit(
+    pub async fn submit(
         &self,
         lane: Lane,
         messages: Vec<Message>,
-    ) -> Result<Vec<Output>, ApiError> {
+    ) -> Result<Vec<Output>, LaneError> {
         if !self.warmed() {
-            return Err(ApiError::NotReady);
+            return Err(LaneError::NotReady);
         }
         let q = self.lane(lane);
         let n = u32::try_from(messages.len().max(1)).unwrap_or(u32::MAX);
         let permit = Arc::clone(&q.permits)
             .try_acquire_many_owned(n)
-            .map_err(|_| ApiError::Overloaded {
+            .map_err(|_| LaneError::Overloaded {
+                lane: lane.name(),
                 retry_after: self.retry_after,
             })?;
         let (reply, rx) = oneshot::channel();
@@ -219,12 +250,12 @@ impl Queue {
             span: Span::current(),
             _permit: permit,
         })
-        .map_err(|_| ApiError::NotReady)?;
+        .map_err(|_| LaneError::NotReady)?;
         let outputs = rx
             .await
-            .map_err(|_| ApiError::Internal(format!("the {} lane stopped", lane.name())))?;
+            .map_err(|_| LaneError::Failed(format!("the {} lane stopped", lane.name())))?;
         if outputs.len() != expected {
-            return Err(ApiError::Internal(format!(
+            return Err(LaneError::Failed(format!(
                 "the {} lane answered {} outputs for {expected} messages",
                 lane.name(),
                 outputs.len()
@@ -236,11 +267,15 @@ impl Queue {
 
 /// Sizes of the lanes.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct QueueSizes {
-    pub(crate) encoder: usize,
-    pub(crate) generator: usize,
-    pub(crate) batch: usize,
-    pub(crate) retry_after: u64,
+pub struct LaneSizes {
+    /// Messages the encoder lane holds, queued or in work.
+    pub encoder: usize,
+    /// Messages the generator lane holds.
+    pub generator: usize,
+    /// Largest encoder batch built from concurrent jobs.
+    pub batch: usize,
+    /// Seconds a refused caller should wait.
+    pub retry_after: u64,
 }
 
 /// A short synthetic message that warms each lane before the server reports ready.
@@ -264,7 +299,7 @@ fn warm_up_message() -> Message {
 }
 
 /// Start one thread per lane; each warms up, then serves its channel until every sender is gone.
-pub(crate) fn start(backend: Arc<dyn Backend>, sizes: QueueSizes) -> std::io::Result<Queue> {
+pub fn start(service: Arc<dyn Service>, sizes: LaneSizes) -> std::io::Result<Lanes> {
     let warmed = Arc::new(AtomicUsize::new(0));
     let mut lanes = Vec::new();
     for (lane, capacity) in [
@@ -273,7 +308,7 @@ pub(crate) fn start(backend: Arc<dyn Backend>, sizes: QueueSizes) -> std::io::Re
     ] {
         let capacity = capacity.max(1);
         let (tx, rx) = mpsc::channel::<Job>();
-        let backend = Arc::clone(&backend);
+        let service = Arc::clone(&service);
         let warmed = Arc::clone(&warmed);
         let batch = if lane == Lane::Encoder {
             sizes.batch.max(1)
@@ -284,14 +319,14 @@ pub(crate) fn start(backend: Arc<dyn Backend>, sizes: QueueSizes) -> std::io::Re
             .name(format!("mailroom-{}", lane.name()))
             .spawn(move || {
                 let t = std::time::Instant::now();
-                let _ = backend.run(lane, vec![warm_up_message()]);
+                let _ = service.run(lane, vec![warm_up_message()]);
                 tracing::info!(
                     lane = lane.name(),
                     ms = t.elapsed().as_millis() as u64,
                     "lane warmed up"
                 );
                 warmed.fetch_add(1, Ordering::AcqRel);
-                serve_lane(&*backend, lane, rx, batch);
+                serve_lane(&*service, lane, rx, batch);
             })?;
         lanes.push(LaneQueue {
             lane,
@@ -303,7 +338,7 @@ pub(crate) fn start(backend: Arc<dyn Backend>, sizes: QueueSizes) -> std::io::Re
     let generator = lanes.pop().filter(|l| l.lane == Lane::Generator);
     let encoder = lanes.pop().filter(|l| l.lane == Lane::Encoder);
     match (encoder, generator) {
-        (Some(encoder), Some(generator)) => Ok(Queue {
+        (Some(encoder), Some(generator)) => Ok(Lanes {
             encoder,
             generator,
             warmed,
@@ -313,7 +348,7 @@ pub(crate) fn start(backend: Arc<dyn Backend>, sizes: QueueSizes) -> std::io::Re
     }
 }
 
-fn serve_lane(backend: &dyn Backend, lane: Lane, rx: mpsc::Receiver<Job>, batch: usize) {
+fn serve_lane(service: &dyn Service, lane: Lane, rx: mpsc::Receiver<Job>, batch: usize) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         let mut n = jobs[0].messages.len();
@@ -343,7 +378,7 @@ fn serve_lane(backend: &dyn Backend, lane: Lane, rx: mpsc::Receiver<Job>, batch:
             permits.push(job._permit);
         }
         let t = std::time::Instant::now();
-        let mut outputs = backend.run(lane, all).into_iter();
+        let mut outputs = service.run(lane, all).into_iter();
         tracing::debug!(
             lane = lane.name(),
             requests = counts.len(),

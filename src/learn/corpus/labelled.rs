@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::ClassifyError;
+use crate::learn::LearnError;
 
 /// Where a labelled message's content comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,22 +40,22 @@ pub struct Item {
     pub content: Content,
 }
 
-fn data_err(path: &Path, reason: impl Into<String>) -> ClassifyError {
-    ClassifyError::Data {
+fn data_err(path: &Path, reason: impl Into<String>) -> LearnError {
+    LearnError::Data {
         path: path.to_path_buf(),
         reason: reason.into(),
     }
 }
 
-fn read(path: &Path) -> Result<String, ClassifyError> {
-    std::fs::read_to_string(path).map_err(|source| ClassifyError::Io {
+fn read(path: &Path) -> Result<String, LearnError> {
+    std::fs::read_to_string(path).map_err(|source| LearnError::Io {
         path: path.to_path_buf(),
         source,
     })
 }
 
 /// Load labelled messages from `path` (see the module docs for the shapes).
-pub fn load(path: &Path) -> Result<Vec<Item>, ClassifyError> {
+pub fn load(path: &Path) -> Result<Vec<Item>, LearnError> {
     if path.is_dir() {
         let csv = path.join("labels.csv");
         if csv.is_file() {
@@ -94,7 +94,7 @@ pub fn split_csv_line(line: &str) -> Vec<String> {
     fields
 }
 
-fn load_csv(path: &Path) -> Result<Vec<Item>, ClassifyError> {
+fn load_csv(path: &Path) -> Result<Vec<Item>, LearnError> {
     let text = read(path)?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut lines = text.lines();
@@ -128,8 +128,8 @@ fn load_csv(path: &Path) -> Result<Vec<Item>, ClassifyError> {
     Ok(items)
 }
 
-fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, ClassifyError> {
-    let rd = std::fs::read_dir(dir).map_err(|source| ClassifyError::Io {
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, LearnError> {
+    let rd = std::fs::read_dir(dir).map_err(|source| LearnError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
@@ -138,7 +138,7 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, ClassifyError> {
     Ok(v)
 }
 
-fn load_folders(path: &Path) -> Result<Vec<Item>, ClassifyError> {
+fn load_folders(path: &Path) -> Result<Vec<Item>, LearnError> {
     let mut items = Vec::new();
     for sub in sorted_entries(path)? {
         if !sub.is_dir() {
@@ -188,7 +188,7 @@ struct JsonItem {
     text: Option<String>,
 }
 
-fn load_jsonl(path: &Path) -> Result<Vec<Item>, ClassifyError> {
+fn load_jsonl(path: &Path) -> Result<Vec<Item>, LearnError> {
     let text = read(path)?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut items = Vec::new();

@@ -2,17 +2,29 @@
 //! config.json, as sentence-transformers computes them: truncate at `max_len` tokens (256 for
 //! all-MiniLM-L6-v2, whose tokenizer.json itself says 128), pad to the longest input of the batch,
 //! masked mean pooling, L2 normalisation.
+//!
+//! This file owns tokenisation, batching and normalisation; an [`EmbeddingModel`] computes the
+//! mean-pooled hidden states, one implementation per file:
+//! - [`bert_own`]: mailroom's own BERT forward for the CPU (on the SIMD [`kernels`]);
+//! - [`bert_candle`]: candle-transformers' BERT, for GPU devices.
 
 use std::path::Path;
 use std::time::Instant;
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use candle_core::Device;
+use candle_transformers::models::bert::Config as BertConfig;
 use tokenizers::Tokenizer;
 
-use super::bert_cpu::CpuBert;
-pub use super::kernels::Precision;
+mod bert_candle;
+mod bert_own;
+// The encoder's SIMD intrinsics and gemm call, each with its safety argument.
+#[allow(unsafe_code)]
+mod kernels;
+
+use bert_candle::CandleBert;
+use bert_own::OwnBert;
+pub use kernels::Precision;
+
 use super::{ModelError, ResolvedModel, Role};
 
 /// Most (sequences x length^2) in one encoder batch: 8 sequences of 256 tokens, 32 of 128.
@@ -42,15 +54,13 @@ impl Default for EncoderOptions {
 
 /// A loaded sentence encoder.
 pub struct Encoder {
-    model: Backend,
+    model: Box<dyn EmbeddingModel>,
     tokenizer: Tokenizer,
-    device: Device,
     options: EncoderOptions,
     dim: usize,
     /// Token ids the tokenizer puts before and after a single sequence (`[CLS]`, `[SEP]`).
     prefix: Vec<u32>,
     suffix: Vec<u32>,
-    pad_id: u32,
     id: String,
     sha256: String,
     load_ms: f64,
@@ -66,10 +76,14 @@ impl std::fmt::Debug for Encoder {
     }
 }
 
-/// What runs the forward pass: mailroom's own CPU forward, or candle's BERT on a GPU.
-enum Backend {
-    Cpu(CpuBert),
-    Candle(BertModel),
+/// What an encoder implementation computes: the mean over each sequence's tokens of the last
+/// hidden states, not normalised (an empty sequence pools to zeros). Sequences come with their
+/// special tokens and at most `max_len` long.
+trait EmbeddingModel: Send + Sync {
+    /// One pooled vector per sequence.
+    fn pooled(&self, seqs: &[&[u32]]) -> Result<Vec<Vec<f32>>, ModelError>;
+    /// How the dense layers compute.
+    fn precision(&self) -> Precision;
 }
 
 #[derive(serde::Deserialize)]
@@ -117,7 +131,8 @@ impl Encoder {
         let fit = |e: String| {
             ModelError::invalid(&weights_file.path, format!("does not fit config.json: {e}"))
         };
-        let bert = if device.is_cpu() {
+        let pad_id = config.pad_token_id as u32;
+        let bert: Box<dyn EmbeddingModel> = if device.is_cpu() {
             let precision = options.precision.unwrap_or_else(Precision::best);
             if !precision.supported() {
                 return Err(ModelError::invalid(
@@ -125,10 +140,9 @@ impl Encoder {
                     format!("this CPU cannot compute the encoder in {precision}"),
                 ));
             }
-            Backend::Cpu(CpuBert::load(&tensors, &config, precision).map_err(fit)?)
+            Box::new(OwnBert::load(&tensors, &config, precision).map_err(fit)?)
         } else {
-            let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
-            Backend::Candle(BertModel::load(vb, &config).map_err(|e| fit(e.to_string()))?)
+            Box::new(CandleBert::load(tensors, &config, device, pad_id).map_err(fit)?)
         };
 
         let specials = tokenizer
@@ -141,18 +155,15 @@ impl Encoder {
             [one] => (vec![*one], vec![]),
             [first, .., last] => (vec![*first], vec![*last]),
         };
-        let pad_id = config.pad_token_id as u32;
         let load_ms = start.elapsed().as_secs_f64() * 1e3;
         tracing::info!(model = %model.id, load_ms, "encoder loaded");
         Ok(Encoder {
             model: bert,
             tokenizer,
-            device: device.clone(),
             dim: config.hidden_size,
             options,
             prefix,
             suffix,
-            pad_id,
             id: model.id.clone(),
             sha256: weights_file.sha256.clone(),
             load_ms,
@@ -181,10 +192,7 @@ impl Encoder {
 
     /// How the dense layers compute (`f32` on GPUs).
     pub fn precision(&self) -> Precision {
-        match &self.model {
-            Backend::Cpu(m) => m.precision(),
-            Backend::Candle(_) => Precision::F32,
-        }
+        self.model.precision()
     }
 
     /// Milliseconds it took to load.
@@ -313,34 +321,7 @@ impl Encoder {
     }
 
     fn forward(&self, seqs: &[&[u32]]) -> Result<Vec<Vec<f32>>, ModelError> {
-        let model = match &self.model {
-            Backend::Cpu(m) => {
-                // An empty sequence pools to zeros, as in the padded forward (all masked).
-                let mut rows = m.pooled(seqs).map_err(ModelError::Tokenizer)?;
-                for r in &mut rows {
-                    normalise(r);
-                }
-                return Ok(rows);
-            }
-            Backend::Candle(m) => m,
-        };
-        let b = seqs.len();
-        let len = seqs.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
-        let mut input = vec![self.pad_id; b * len];
-        let mut mask = vec![0u32; b * len];
-        for (row, s) in seqs.iter().enumerate() {
-            input[row * len..row * len + s.len()].copy_from_slice(s);
-            mask[row * len..row * len + s.len()].fill(1);
-        }
-        let input = Tensor::from_vec(input, (b, len), &self.device)?;
-        let mask = Tensor::from_vec(mask, (b, len), &self.device)?;
-        let types = input.zeros_like()?;
-        let hidden = model.forward(&input, &types, Some(&mask))?; // (b, len, dim)
-        let maskf = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (b, len, 1)
-        let summed = hidden.broadcast_mul(&maskf)?.sum(1)?; // (b, dim)
-        let counts = maskf.sum(1)?.clamp(1e-9, f64::INFINITY)?; // (b, 1)
-        let mean = summed.broadcast_div(&counts)?;
-        let mut rows: Vec<Vec<f32>> = mean.to_vec2()?;
+        let mut rows = self.model.pooled(seqs)?;
         for r in &mut rows {
             normalise(r);
         }

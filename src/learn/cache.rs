@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::{ClassifyError, Embed};
+use crate::classify::Embed;
+use crate::learn::LearnError;
 
 /// The cache folder and the encoder it belongs to.
 #[derive(Debug, Clone)]
@@ -68,7 +69,7 @@ impl EmbeddingCache {
         texts: &[String],
         batch: usize,
         mut progress: impl FnMut(usize),
-    ) -> Result<Vec<Vec<f32>>, ClassifyError> {
+    ) -> Result<Vec<Vec<f32>>, LearnError> {
         let mut out: Vec<Option<Vec<f32>>> = texts.iter().map(|t| self.get(t, true)).collect();
         let missing: Vec<usize> = (0..texts.len()).filter(|&i| out[i].is_none()).collect();
         let mut done = texts.len() - missing.len();

@@ -1,4 +1,7 @@
-//! The llama forward pass (SmolLM2, Llama, Mistral without sliding windows) on the own kernels.
+//! The decoder forward pass shared by the llama-family architectures, on the own kernels: RMS
+//! norms, rotary embeddings (GGUF llama layout), grouped-query attention, a SiLU-gated
+//! feed-forward. Each architecture file reads its weights into [`Weights`] and its shape into
+//! [`Config`].
 //!
 //! One forward is one pool job; per layer the threads split the rows of each matrix (so every
 //! output value is computed by one thread in a fixed order: the result does not depend on the
@@ -6,16 +9,12 @@
 //! The KV cache is f32 and remembers which tokens it holds, so a prompt that starts like the
 //! previous one (the same system prompt) only computes its new tokens.
 
-use std::io::{Read, Seek};
-
-use candle_core::quantized::gguf_file::Content;
-use candle_core::quantized::GgmlDType;
-use candle_core::Device;
-
 use super::pool::{share, Barrier, Pool};
-use super::quant::{matmul_rows, Kernel, QActs, QKind, QMatrix, RawActs, Unsupported, BLOCK};
+use super::quant::{matmul_rows, Kernel, QActs, QMatrix, RawActs, Unsupported, BLOCK};
+use crate::models::generator::model::LanguageModel;
+use crate::models::ModelError;
 
-/// The shape of a llama model.
+/// The shape of a decoder.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Transformer layers.
@@ -38,15 +37,34 @@ pub struct Config {
     pub rope_base: f32,
 }
 
-struct Layer {
-    attn_norm: Vec<f32>,
+/// The weights of one transformer block.
+pub struct Layer {
+    /// RMS norm before attention.
+    pub attn_norm: Vec<f32>,
     /// Q, K and V stacked.
-    qkv: QMatrix,
-    wo: QMatrix,
-    ffn_norm: Vec<f32>,
-    gate: QMatrix,
-    up: QMatrix,
-    down: QMatrix,
+    pub qkv: QMatrix,
+    /// Attention output projection.
+    pub wo: QMatrix,
+    /// RMS norm before the feed-forward.
+    pub ffn_norm: Vec<f32>,
+    /// Feed-forward gate (SiLU).
+    pub gate: QMatrix,
+    /// Feed-forward up projection.
+    pub up: QMatrix,
+    /// Feed-forward down projection.
+    pub down: QMatrix,
+}
+
+/// Every weight of a model, as an architecture's loader reads them from its file.
+pub struct Weights {
+    /// Token embeddings (`vocab` rows).
+    pub embed: QMatrix,
+    /// Output projection; `None`: tied to the embeddings.
+    pub output: Option<QMatrix>,
+    /// Final RMS norm.
+    pub out_norm: Vec<f32>,
+    /// The blocks.
+    pub layers: Vec<Layer>,
 }
 
 /// Scratch buffers for a forward over up to `tokens` tokens.
@@ -66,8 +84,8 @@ struct Scratch {
     scores: Vec<f32>,
 }
 
-/// A llama model on the own kernels.
-pub struct FastLlama {
+/// A decoder-only transformer on the own kernels.
+pub struct Decoder {
     cfg: Config,
     embed: QMatrix,
     output: Option<QMatrix>,
@@ -85,9 +103,9 @@ pub struct FastLlama {
     scratch: Scratch,
 }
 
-impl std::fmt::Debug for FastLlama {
+impl std::fmt::Debug for Decoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FastLlama")
+        f.debug_struct("Decoder")
             .field("cfg", &self.cfg)
             .field("kernel", &self.kernel)
             .finish()
@@ -143,140 +161,22 @@ impl ActsRef {
     }
 }
 
-fn kind_of(t: GgmlDType) -> Option<QKind> {
-    match t {
-        GgmlDType::Q4_1 => Some(QKind::Q4_1),
-        GgmlDType::Q8_0 => Some(QKind::Q8_0),
-        _ => None,
-    }
-}
-
-impl FastLlama {
-    /// Load a llama-architecture GGUF whose matrices are Q4_1 or Q8_0 with widths divisible by
-    /// 64; anything else is `Unsupported` (the caller then uses candle's model).
-    pub fn from_gguf<R: Read + Seek>(
-        content: &Content,
-        reader: &mut R,
+impl Decoder {
+    /// A decoder over `weights` computing with `threads` threads and the `kernel` SIMD kernels.
+    /// The matrix shapes must fit `cfg`.
+    pub fn new(
+        cfg: Config,
+        weights: Weights,
         threads: usize,
+        kernel: Kernel,
     ) -> Result<Self, Unsupported> {
-        let md = |k: &str| content.metadata.get(k);
-        let arch = md("general.architecture")
-            .and_then(|v| v.to_string().ok())
-            .cloned()
-            .unwrap_or_default();
-        if arch != "llama" {
-            return Err(Unsupported(format!("architecture {arch}")));
-        }
-        let u = |k: &str| -> Result<usize, Unsupported> {
-            md(&format!("llama.{k}"))
-                .and_then(|v| v.to_u32().ok())
-                .map(|v| v as usize)
-                .ok_or_else(|| Unsupported(format!("no llama.{k}")))
-        };
-        let f = |k: &str, default: f32| {
-            md(&format!("llama.{k}"))
-                .and_then(|v| v.to_f32().ok())
-                .unwrap_or(default)
-        };
-        let dim = u("embedding_length")?;
-        let heads = u("attention.head_count")?;
-        let kv_heads = u("attention.head_count_kv").unwrap_or(heads);
-        let head_dim = dim / heads.max(1);
-        if heads == 0 || kv_heads == 0 || heads % kv_heads != 0 || head_dim % BLOCK != 0 {
-            return Err(Unsupported(format!("{heads} heads / {kv_heads} kv heads")));
-        }
-        if let Ok(rope_dim) = u("rope.dimension_count") {
-            if rope_dim != head_dim {
-                return Err(Unsupported("partial rotary embedding".into()));
-            }
-        }
-        if md("llama.rope.scaling.type").is_some() || md("llama.expert_count").is_some() {
-            return Err(Unsupported("rope scaling or experts".into()));
-        }
-        let mut cfg = Config {
-            layers: u("block_count")?,
-            dim,
-            ff: u("feed_forward_length")?,
-            heads,
-            kv_heads,
-            head_dim,
-            vocab: 0,
-            eps: f("attention.layer_norm_rms_epsilon", 1e-5),
-            rope_base: f("rope.freq_base", 10_000.0),
-        };
-
-        let mut load = |name: &str| -> Result<(GgmlDType, Vec<usize>, Vec<u8>), Unsupported> {
-            let info = content
-                .tensor_infos
-                .get(name)
-                .ok_or_else(|| Unsupported(format!("no tensor {name}")))?;
-            let qt = content
-                .tensor(reader, name, &Device::Cpu)
-                .map_err(|e| Unsupported(format!("{name}: {e}")))?;
-            let data = qt
-                .data()
-                .map_err(|e| Unsupported(format!("{name}: {e}")))?
-                .into_owned();
-            Ok((info.ggml_dtype, info.shape.dims().to_vec(), data))
-        };
-        let mut matrix = |name: &str| -> Result<QMatrix, Unsupported> {
-            let (dtype, dims, data) = load(name)?;
-            let kind = kind_of(dtype).ok_or_else(|| Unsupported(format!("{name} is {dtype:?}")))?;
-            // candle gives GGUF shapes as (rows, cols).
-            let (rows, cols) = match dims.as_slice() {
-                [r, c] => (*r, *c),
-                _ => return Err(Unsupported(format!("{name} is not a matrix"))),
-            };
-            QMatrix::from_ggml(kind, rows, cols, &data)
-        };
-        let embed = matrix("token_embd.weight")?;
-        cfg.vocab = embed.rows();
-        let output = if content.tensor_infos.contains_key("output.weight") {
-            Some(matrix("output.weight")?)
-        } else {
-            None
-        };
-        let mut layers = Vec::with_capacity(cfg.layers);
-        for l in 0..cfg.layers {
-            let p = format!("blk.{l}");
-            let q = matrix(&format!("{p}.attn_q.weight"))?;
-            let k = matrix(&format!("{p}.attn_k.weight"))?;
-            let v = matrix(&format!("{p}.attn_v.weight"))?;
-            let qkv = QMatrix::stack(&[q, k, v])?;
-            let wo = matrix(&format!("{p}.attn_output.weight"))?;
-            let gate = matrix(&format!("{p}.ffn_gate.weight"))?;
-            let up = matrix(&format!("{p}.ffn_up.weight"))?;
-            let down = matrix(&format!("{p}.ffn_down.weight"))?;
-            layers.push(Layer {
-                attn_norm: Vec::new(),
-                qkv,
-                wo,
-                ffn_norm: Vec::new(),
-                gate,
-                up,
-                down,
-            });
-        }
-        let mut vector = |name: &str, n: usize| -> Result<Vec<f32>, Unsupported> {
-            let qt = content
-                .tensor(reader, name, &Device::Cpu)
-                .map_err(|e| Unsupported(format!("{name}: {e}")))?;
-            let v: Vec<f32> = qt
-                .dequantize(&Device::Cpu)
-                .and_then(|t| t.flatten_all()?.to_vec1())
-                .map_err(|e| Unsupported(format!("{name}: {e}")))?;
-            if v.len() != n {
-                return Err(Unsupported(format!("{name} has {} values", v.len())));
-            }
-            Ok(v)
-        };
-        for (l, layer) in layers.iter_mut().enumerate() {
-            layer.attn_norm = vector(&format!("blk.{l}.attn_norm.weight"), dim)?;
-            layer.ffn_norm = vector(&format!("blk.{l}.ffn_norm.weight"), dim)?;
-        }
-        let out_norm = vector("output_norm.weight", dim)?;
-
-        let kv = kv_heads * head_dim;
+        let Weights {
+            embed,
+            output,
+            out_norm,
+            layers,
+        } = weights;
+        let (dim, kv) = (cfg.dim, cfg.kv_heads * cfg.head_dim);
         for l in &layers {
             let shapes_ok = l.qkv.rows() == dim + 2 * kv
                 && l.qkv.cols() == dim
@@ -286,25 +186,41 @@ impl FastLlama {
                 && l.up.rows() == cfg.ff
                 && l.gate.cols() == dim
                 && l.down.rows() == dim
-                && l.down.cols() == cfg.ff;
+                && l.down.cols() == cfg.ff
+                && l.attn_norm.len() == dim
+                && l.ffn_norm.len() == dim;
             if !shapes_ok {
                 return Err(Unsupported("unexpected matrix shapes".into()));
             }
         }
-        if embed.cols() != dim || output.as_ref().is_some_and(|o| o.cols() != dim) {
+        if layers.len() != cfg.layers || out_norm.len() != dim {
+            return Err(Unsupported("unexpected layer count or norm size".into()));
+        }
+        if embed.cols() != dim
+            || embed.rows() != cfg.vocab
+            || output
+                .as_ref()
+                .is_some_and(|o| o.cols() != dim || o.rows() != cfg.vocab)
+        {
             return Err(Unsupported("unexpected embedding shape".into()));
         }
         if !cfg.ff.is_multiple_of(BLOCK) {
             return Err(Unsupported("feed-forward size".into()));
         }
+        if !kernel.supported() {
+            return Err(Unsupported(format!(
+                "this CPU cannot run {}",
+                kernel.name()
+            )));
+        }
         let n_layers = cfg.layers;
         let scratch = Scratch::new(&cfg, 1, threads.max(1), 0);
-        Ok(FastLlama {
+        Ok(Decoder {
             embed,
             output,
             out_norm,
             layers,
-            kernel: Kernel::detect(),
+            kernel,
             pool: Pool::new(threads),
             k_cache: vec![Vec::new(); n_layers],
             v_cache: vec![Vec::new(); n_layers],
@@ -315,33 +231,8 @@ impl FastLlama {
         })
     }
 
-    /// The kernel in use.
-    pub fn kernel(&self) -> Kernel {
-        self.kernel
-    }
-
-    /// Threads computing.
-    pub fn threads(&self) -> usize {
-        self.pool.threads()
-    }
-
-    /// Forget the cache.
-    pub fn clear(&mut self) {
-        self.cached.clear();
-    }
-
-    /// The tokens whose keys and values are cached.
-    pub fn cached(&self) -> &[u32] {
-        &self.cached
-    }
-
-    /// Keep only the first `n` cached tokens.
-    pub fn truncate(&mut self, n: usize) {
-        self.cached.truncate(n);
-    }
-
     /// Append `tokens` after the cached ones and return the logits after the last of them.
-    pub fn forward(&mut self, tokens: &[u32]) -> Result<Vec<f32>, String> {
+    fn run(&mut self, tokens: &[u32]) -> Result<Vec<f32>, String> {
         if tokens.is_empty() {
             return Err("no tokens".into());
         }
@@ -547,6 +438,28 @@ impl FastLlama {
             .map_err(|_| "a generator thread failed".to_string())?;
         self.cached.extend_from_slice(tokens);
         Ok(self.scratch.logits.clone())
+    }
+}
+
+impl LanguageModel for Decoder {
+    fn forward(&mut self, tokens: &[u32]) -> Result<Vec<f32>, ModelError> {
+        self.run(tokens).map_err(ModelError::Generation)
+    }
+
+    fn cached(&self) -> &[u32] {
+        &self.cached
+    }
+
+    fn truncate(&mut self, n: usize) {
+        self.cached.truncate(n);
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "own ({}, {} threads)",
+            self.kernel.name(),
+            self.pool.threads()
+        )
     }
 }
 

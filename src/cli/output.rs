@@ -1,0 +1,183 @@
+//! How `triage` writes its outputs: JSON lines (the whole record), a table for people at a
+//! terminal, or CSV with the main fields for spreadsheets. Each record is written whole and
+//! flushed, so an interrupted run leaves only whole lines (and `--resume` redoes a torn one).
+
+use std::io::Write;
+
+use clap::ValueEnum;
+use mailroom::pipeline::{AxisResult, Output, Record};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One JSON record per line (the full record).
+    Jsonl,
+    /// A table for people at a terminal.
+    Table,
+    /// CSV with the main fields, for spreadsheets.
+    Csv,
+}
+
+/// Writes outputs in the chosen format; each record is written whole and flushed.
+pub struct RecordWriter<'a> {
+    out: Box<dyn Write + 'a>,
+    format: Format,
+    axes: Vec<String>,
+}
+
+impl<'a> RecordWriter<'a> {
+    /// A writer in `format` for records with these axes; writes the header line.
+    pub fn new(
+        mut out: Box<dyn Write + 'a>,
+        format: Format,
+        axes: &[String],
+    ) -> std::io::Result<Self> {
+        match format {
+            Format::Csv => {
+                let mut header = vec![
+                    "id".to_string(),
+                    "from".into(),
+                    "subject".into(),
+                    "date".into(),
+                ];
+                for a in axes {
+                    header.push(a.clone());
+                    header.push(format!("{a}_probability"));
+                }
+                header.extend(["needs_review", "review", "summary", "error"].map(String::from));
+                writeln!(
+                    out,
+                    "{}",
+                    header
+                        .iter()
+                        .map(|h| csv_field(h))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )?;
+            }
+            Format::Table => {
+                let mut line = format!("{:<28}", "ID");
+                for a in axes {
+                    line.push_str(&format!(" {:<24}", a.to_uppercase()));
+                }
+                line.push_str(" REVIEW  SUMMARY");
+                writeln!(out, "{line}")?;
+            }
+            Format::Jsonl => {}
+        }
+        Ok(RecordWriter {
+            out,
+            format,
+            axes: axes.to_vec(),
+        })
+    }
+
+    /// Write one output, whole, and flush.
+    pub fn write(&mut self, o: &Output) -> std::io::Result<()> {
+        let mut line = match self.format {
+            Format::Jsonl => serde_json::to_string(o).map_err(std::io::Error::other)?,
+            Format::Csv => self.csv_line(o),
+            Format::Table => self.table_line(o),
+        };
+        line.push('\n');
+        self.out.write_all(line.as_bytes())?;
+        self.out.flush()
+    }
+
+    /// Flush what is buffered.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
+    fn label<'r>(r: &'r Record, axis: &str) -> Option<&'r AxisResult> {
+        r.classification.iter().find(|a| a.axis == axis)
+    }
+
+    fn csv_line(&self, o: &Output) -> String {
+        let mut f: Vec<String> = Vec::new();
+        match o {
+            Output::Record(r) => {
+                f.push(r.id.clone());
+                f.push(r.from.clone().unwrap_or_default());
+                f.push(r.subject.clone().unwrap_or_default());
+                f.push(r.date.clone().unwrap_or_default());
+                for a in &self.axes {
+                    match Self::label(r, a) {
+                        Some(x) => {
+                            f.push(x.label.clone());
+                            f.push(format!("{:.3}", x.probability));
+                        }
+                        None => f.extend([String::new(), String::new()]),
+                    }
+                }
+                f.push(r.needs_review.to_string());
+                f.push(review_text(r));
+                f.push(
+                    r.summary
+                        .as_ref()
+                        .map(|s| s.text.clone())
+                        .unwrap_or_default(),
+                );
+                f.push(String::new());
+            }
+            Output::Error(e) => {
+                f.push(e.id.clone());
+                f.extend(std::iter::repeat_n(String::new(), 3 + 2 * self.axes.len()));
+                f.extend(["true".to_string(), "error".into(), String::new()]);
+                f.push(format!("{}: {}", e.error.stage, e.error.message));
+            }
+        }
+        f.iter().map(|x| csv_field(x)).collect::<Vec<_>>().join(",")
+    }
+
+    fn table_line(&self, o: &Output) -> String {
+        let id = |s: &str| truncate(s, 28);
+        match o {
+            Output::Record(r) => {
+                let mut line = format!("{:<28}", id(&r.id));
+                for a in &self.axes {
+                    let cell = Self::label(r, a)
+                        .map(|x| format!("{} {:.2}", x.label, x.probability))
+                        .unwrap_or_default();
+                    line.push_str(&format!(" {:<24}", truncate(&cell, 24)));
+                }
+                let summary = r.summary.as_ref().map(|s| s.text.as_str()).unwrap_or("");
+                line.push_str(&format!(
+                    " {:<7} {}",
+                    if r.needs_review { "yes" } else { "no" },
+                    truncate(summary, 100)
+                ));
+                line
+            }
+            Output::Error(e) => format!(
+                "{:<28} ERROR {}: {}",
+                id(&e.id),
+                e.error.stage,
+                truncate(&e.error.message, 100)
+            ),
+        }
+    }
+}
+
+fn review_text(r: &Record) -> String {
+    serde_json::to_string(&r.review).unwrap_or_default()
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= n {
+        one_line
+    } else {
+        let mut t: String = one_line.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
