@@ -11,6 +11,7 @@ mod benchmarks;
 criterion_group!(
     name = benches;
     config = benchmarks::config();
-    targets = benchmarks::mail::bench, benchmarks::models::bench, benchmarks::triage::bench
+    targets = benchmarks::mail::bench, benchmarks::models::bench, benchmarks::triage::bench,
+        benchmarks::store::bench
 );
 criterion_main!(benches);

@@ -23,6 +23,8 @@
 //!   classify and summarise modes, the streaming run, the server's model lanes, the record.
 //! - [`learn`]: corpora, training heads, evaluation.
 //! - [`http`]: the HTTP API over the pipeline's lanes.
+//! - [`store`]: messages, records, review work, accounts and the work queue in SQLite or
+//!   PostgreSQL, for the desk, the mailbox watcher and the workers.
 //!
 //! ```no_run
 //! use mailroom::pipeline::{read_inputs, EngineBuilder, Method, ModelSpec, Output, SourceOptions};
@@ -51,6 +53,7 @@ pub mod http;
 pub mod learn;
 pub mod models;
 pub mod pipeline;
+pub mod store;
 pub mod summarize;
 pub mod text;
 

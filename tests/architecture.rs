@@ -12,10 +12,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("text", &["email"]),
     ("models", &[]),
     ("classify", &["text", "models"]),
-    ("summarize", &["models"]),
+    ("summarize", &["text", "models"]),
+    ("store", &[]),
     (
         "pipeline",
-        &["email", "text", "models", "classify", "summarize"],
+        &["email", "text", "models", "classify", "summarize", "store"],
     ),
     (
         "learn",
@@ -25,8 +26,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
 ];
 
 /// What the command line may use of the library: the pipeline, the learning layer, the model
-/// store (for the `models`, `embed`, `generate` and `bench` commands) and the HTTP API.
-const CLI_ALLOWED: &[&str] = &["pipeline", "learn", "models", "http"];
+/// store (for the `models`, `embed`, `generate` and `bench` commands), the HTTP API and the
+/// store (opening it, exporting).
+const CLI_ALLOWED: &[&str] = &["pipeline", "learn", "models", "http", "store"];
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -12,7 +12,11 @@ mod triage;
 mod email;
 mod http;
 mod imap;
+mod ingest;
 
 mod text;
+mod threads;
 
 mod summarize;
+
+mod store;

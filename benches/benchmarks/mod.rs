@@ -7,6 +7,7 @@ use criterion::Criterion;
 
 pub mod mail;
 pub mod models;
+pub mod store;
 pub mod triage;
 
 /// Short runs: the model benchmarks take seconds per iteration on a small CPU.

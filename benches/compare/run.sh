@@ -57,7 +57,7 @@ gen_flag=""
 [ "$only" = encoder ] && gen_flag="--no-generator"
 for r in $(seq "$repeats"); do
     echo "== repeat $r/$repeats: mailroom, llama.cpp, torch ($threads threads)" >&2
-    "$root/target/release/mailroom" --threads "$threads" bench --json $gen_flag \
+    "$root/target/release/mailroom" --cpu-threads "$threads" bench --json $gen_flag \
         --prompt-tokens 256 --new-tokens 64 > "$runs/mailroom-$r.json"
     if [ "$only" != encoder ]; then
         "$scratch/llama-bench" -m "$gguf" -t "$threads" -p 256 -n 64 -r 3 -o json > "$runs/llama-$r.json"

@@ -18,6 +18,7 @@ use serde::{Serialize, Serializer};
 use thiserror::Error;
 
 pub mod calibrate;
+pub mod evidence;
 pub mod features;
 pub mod head;
 pub mod logreg;
@@ -222,6 +223,10 @@ pub struct AxisResult {
     pub method: Method,
     /// The taxonomy (`name@version`) or head (`axis@sha256 prefix`) behind the decision.
     pub source: String,
+    /// The urgency evidence behind a priority decision (`danger "no heating" (no heating)`),
+    /// set by the pipeline from the deterministic detectors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 impl AxisResult {
@@ -253,6 +258,7 @@ impl AxisResult {
             reasons,
             method,
             source,
+            evidence: Vec::new(),
         }
     }
 }

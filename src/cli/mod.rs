@@ -13,6 +13,7 @@ mod embed;
 mod eval;
 mod eval_summaries;
 mod generate;
+mod ingest;
 mod models;
 mod output;
 mod parse;
@@ -34,8 +35,8 @@ pub struct Cli {
     pub log_json: bool,
     /// CPU threads per model operation. Default: all cores for single-model commands; 1 per
     /// model for commands that run both models side by side (triage, serve).
-    #[arg(long, global = true, env = "MAILROOM_THREADS")]
-    pub threads: Option<usize>,
+    #[arg(long, global = true, env = "MAILROOM_THREADS", value_name = "N")]
+    pub cpu_threads: Option<usize>,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -67,6 +68,10 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Summarise each message (abstractive or extractive, checked against the source); JSON lines.
     Summarize(summarize::SummarizeArgs),
+    /// Triage messages into a store (SQLite or PostgreSQL) for the desk; idempotent.
+    Ingest(ingest::IngestArgs),
+    /// Write every stored record as JSON lines, with the corrections applied and marked.
+    Export(ingest::ExportArgs),
 }
 
 /// How a command ended, as an exit code.
@@ -102,14 +107,16 @@ pub fn configure_threads(cli: &Cli) {
     // by default): when anything else wants the cores, 2-thread decoding fell from 84 to 3.7
     // tok/s on a 2-core machine. A 2,000-spin limit keeps 82 tok/s when quiet and 29 under that
     // load (one thread: 57 and 51).
-    let threads = cli.threads.unwrap_or(if side_by_side { 1 } else { cores });
+    let threads = cli
+        .cpu_threads
+        .unwrap_or(if side_by_side { 1 } else { cores });
     if std::env::var_os("CANDLE_BARRIER_POOL_SPIN_LIMIT").is_none() {
         std::env::set_var("CANDLE_BARRIER_POOL_SPIN_LIMIT", "2000");
     }
-    if cli.threads.is_some() || std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+    if cli.cpu_threads.is_some() || std::env::var_os("CANDLE_NUM_THREADS").is_none() {
         std::env::set_var("CANDLE_NUM_THREADS", threads.max(1).to_string());
     }
-    if cli.threads.is_some() || std::env::var_os("RAYON_NUM_THREADS").is_none() {
+    if cli.cpu_threads.is_some() || std::env::var_os("RAYON_NUM_THREADS").is_none() {
         std::env::set_var("RAYON_NUM_THREADS", threads.max(1).to_string());
     }
 }
@@ -117,7 +124,10 @@ pub fn configure_threads(cli: &Cli) {
 impl Command {
     /// Whether this command keeps the encoder and the generator busy at the same time.
     fn runs_models_side_by_side(&self) -> bool {
-        matches!(self, Command::Triage(_) | Command::Serve(_))
+        matches!(
+            self,
+            Command::Triage(_) | Command::Serve(_) | Command::Ingest(_)
+        )
     }
 }
 
@@ -135,6 +145,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Parse(args) => parse::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Summarize(args) => summarize::run(args),
+        Command::Ingest(args) => ingest::run(args),
+        Command::Export(args) => ingest::export(args),
     }
 }
 

@@ -45,7 +45,7 @@ pub struct ParseArgs {
     quiet: bool,
     /// Worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
-    threads: usize,
+    jobs: usize,
 }
 
 /// Messages handled per parallel batch: enough to keep every core busy, few enough that
@@ -70,7 +70,7 @@ pub fn run(args: ParseArgs) -> anyhow::Result<Outcome> {
         strip: !args.no_strip,
     };
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads)
+        .num_threads(args.jobs)
         .build()
         .context("starting worker threads")?;
 

@@ -10,8 +10,10 @@ use std::time::Instant;
 use clap::Args;
 use serde::Serialize;
 
+use mailroom::pipeline::threads::threads;
 use mailroom::pipeline::{
-    read_inputs, EngineBuilder, Limits, Method, Mode, Output, Provenance, SourceOptions, Summary,
+    read_inputs, Engine, EngineBuilder, Limits, Method, Mode, Output, Provenance, SourceOptions,
+    Summary,
 };
 
 use super::common::{ModelArgs, SummaryArgs};
@@ -29,6 +31,11 @@ pub struct SummarizeArgs {
     method: Method,
     #[command(flatten)]
     summary: SummaryArgs,
+    /// Group the messages into conversations (References, In-Reply-To, then subject and
+    /// participants) and summarise each conversation as one: who said what, in order, and the
+    /// questions still open. One line per conversation.
+    #[arg(long)]
+    thread: bool,
     /// Files, folders, mbox files, Maildir folders, JSON lines files, or `-` for stdin.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
@@ -62,6 +69,9 @@ pub fn run(args: SummarizeArgs) -> anyhow::Result<Outcome> {
         }
     };
     let limits = Limits::default();
+    if args.thread {
+        return summarize_threads(&engine, &present, args.inputs.len());
+    }
     let start = Instant::now();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut flagged = 0usize;
@@ -97,6 +107,43 @@ pub fn run(args: SummarizeArgs) -> anyhow::Result<Outcome> {
         secs / total.max(1) as f64
     );
     Ok(if stats.failed > 0 || present.len() < args.inputs.len() {
+        Outcome::SomeFailed
+    } else {
+        Outcome::Ok
+    })
+}
+
+/// `summarize --thread`: one line per conversation.
+fn summarize_threads(
+    engine: &Engine,
+    present: &[PathBuf],
+    asked: usize,
+) -> anyhow::Result<Outcome> {
+    let start = Instant::now();
+    let messages = read_inputs(present, &SourceOptions::default()).collect();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let (mut total, mut failed) = (0usize, 0usize);
+    for t in threads(messages, engine) {
+        total += 1;
+        let line = match engine.summarize_thread(&t) {
+            Ok(s) => serde_json::to_string(&s)?,
+            Err(e) => {
+                failed += 1;
+                serde_json::to_string(&serde_json::json!({
+                    "conversation": t.id,
+                    "error": {"stage": "summarize", "kind": "model", "message": format!("{e:#}")},
+                }))?
+            }
+        };
+        out.write_all(line.as_bytes())?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+    }
+    eprintln!(
+        "summarised {total} conversations ({failed} errors) in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(if failed > 0 || present.len() < asked {
         Outcome::SomeFailed
     } else {
         Outcome::Ok

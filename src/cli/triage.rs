@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mailroom::pipeline::{
-    read_inputs, resume, EngineBuilder, Limits, SourceOptions, DEFAULT_MAX_SIZE,
+    read_inputs, resume, EngineBuilder, Limits, Output, SourceOptions, DEFAULT_MAX_SIZE,
 };
 
 use super::common::{ClassifierArgs, ModelArgs, SummaryArgs};
@@ -56,6 +56,12 @@ pub struct TriageArgs {
     /// Largest message in bytes; larger ones get an error record.
     #[arg(long, default_value_t = DEFAULT_MAX_SIZE)]
     max_size: usize,
+    /// Group the messages into conversations (References, In-Reply-To, then subject and
+    /// participants): records come out conversation by conversation, each with its place, and
+    /// a conversation's last record carries the conversation's summary and open questions.
+    /// Reads every input before the first record.
+    #[arg(long)]
+    threads: bool,
     /// Show a progress bar on stderr even when it is not a terminal.
     #[arg(long)]
     progress: bool,
@@ -109,10 +115,15 @@ pub fn run(args: TriageArgs) -> anyhow::Result<Outcome> {
     let progress = progress_bar(args.progress, &present, limits);
     let start = Instant::now();
     let messages = read_inputs(&present, &SourceOptions { limits });
-    let stats = engine.run(messages, &done, |out| {
+    let emit = |out: &Output| {
         progress.inc(1);
         writer.write(out)
-    })?;
+    };
+    let stats = if args.threads {
+        engine.run_threads(messages, &done, emit)?
+    } else {
+        engine.run(messages, &done, emit)?
+    };
     writer.finish()?;
     progress.finish_and_clear();
     let secs = start.elapsed().as_secs_f64().max(1e-9);

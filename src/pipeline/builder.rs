@@ -115,6 +115,13 @@ impl EngineBuilder {
         self
     }
 
+    /// The time of processing (default: when the engine is built): what relative dates in a
+    /// message without a Date header resolve against. Fixing it makes such records repeatable.
+    pub fn now(mut self, now: jiff::Timestamp) -> Self {
+        self.config.now = now;
+        self
+    }
+
     /// Use an encoder already loaded (shared with other engines) instead of loading one.
     pub fn encoder(mut self, encoder: Arc<Encoder>) -> Self {
         self.encoder = Some(encoder);

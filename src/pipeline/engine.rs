@@ -46,6 +46,9 @@ pub struct EngineConfig {
     pub jobs: usize,
     /// Messages per encoder batch.
     pub batch: usize,
+    /// The time of processing: relative dates in a message without a Date header resolve
+    /// against its day (and the record says so).
+    pub now: jiff::Timestamp,
 }
 
 impl Default for EngineConfig {
@@ -60,6 +63,7 @@ impl Default for EngineConfig {
             redact: false,
             jobs: 1,
             batch: 16,
+            now: jiff::Timestamp::now(),
         }
     }
 }

@@ -14,9 +14,12 @@
 //! The types peers need from the layers below are re-exported here, so that a peer needs no
 //! other door.
 
+pub mod analysis;
 mod builder;
+pub mod conversations;
 pub mod document;
 mod engine;
+pub mod ingest;
 pub mod inspect;
 pub mod lanes;
 mod models;
@@ -25,6 +28,7 @@ pub mod redact;
 pub mod resume;
 mod stages;
 pub mod stream;
+pub mod threads;
 
 pub use builder::{load_taxonomy, EngineBuilder};
 pub use engine::{Engine, EngineConfig, Mode};

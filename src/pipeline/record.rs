@@ -6,8 +6,11 @@ use sha2::{Digest, Sha256};
 
 use crate::classify::{AxisResult, ReviewReason};
 use crate::email::{Attachment, Content, Message, Provenance};
+use crate::summarize::facts::KeyFact;
 use crate::summarize::Summary;
 use crate::text::Truncation;
+
+use super::analysis::{InjectionFinding, ReferenceDay, UrgencyEvidence};
 
 /// The record schema name and version, written into every record. Bump the number when a field
 /// changes meaning or is removed; adding a field keeps it.
@@ -65,6 +68,12 @@ pub enum ReviewNote {
         /// What was not clean.
         warnings: Vec<String>,
     },
+    /// The message holds text addressed to the model; it was set aside (the models did not
+    /// read it). The spans are in the record's `injection`.
+    PromptInjection {
+        /// The texts set aside, as found.
+        texts: Vec<String>,
+    },
 }
 
 /// Milliseconds per stage for one message. Encoder work is batched across messages; a
@@ -116,12 +125,27 @@ pub struct Record {
     pub review: Vec<ReviewNote>,
     /// The summary, unless summaries were turned off.
     pub summary: Option<Summary>,
+    /// The day relative dates ("by Friday", "within 7 days") were resolved against: the Date
+    /// header's, or the day of processing when the message has none (`source` says which).
+    pub reference_date: Option<ReferenceDay>,
+    /// Urgency evidence: each cue with its span, what it adds up to, the one line that says why.
+    pub evidence: Option<UrgencyEvidence>,
+    /// Key facts a reply needs (references, amounts, dates and deadlines, addresses, phones,
+    /// people, attachments), each a span of the message.
+    pub key_facts: Vec<KeyFact>,
+    /// Text addressed to the model, with its spans; set aside before the models read the mail.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub injection: Vec<InjectionFinding>,
     /// What of the message did not fit the models' token budget.
     pub truncation: Option<Truncation>,
     /// Whether `--redact` masked personal data in the text fields.
     pub redacted: bool,
     /// Milliseconds per stage.
     pub timings_ms: StageTimings,
+    /// The message's conversation (`--threads`): its id, this message's place, and on its last
+    /// message the conversation's summary and open questions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<super::threads::ConversationInfo>,
     /// The models, with their hashes.
     pub models: ModelsInfo,
     /// The taxonomy, with its hash.

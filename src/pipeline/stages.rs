@@ -12,6 +12,7 @@ use crate::email::{Email, Message};
 use crate::summarize::{Method, SummaryInput};
 use crate::text::{self, PrepareOptions, Prepared};
 
+use super::analysis::{self, Findings};
 use super::engine::{lock, Engine};
 use super::record::{
     ErrorBody, ErrorRecord, Output, Record, ReviewNote, StageTimings, RECORD_SCHEMA,
@@ -31,10 +32,11 @@ fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
-/// A message parsed and prepared.
+/// A message parsed, prepared and analysed.
 struct Parsed {
     email: Email,
     prepared: Prepared,
+    findings: Findings,
     doc: Document,
     sha: String,
     timings: StageTimings,
@@ -97,7 +99,15 @@ impl Engine {
             Ok(email) => {
                 let t = Instant::now();
                 let prepared = text::prepare(&email, &opts);
-                let doc = document::document(&email, &prepared);
+                let findings = analysis::analyse(&email, &prepared, self.config.now);
+                // The models read the text with anything addressed to them set aside.
+                let mut doc = document::document(&email, &prepared);
+                if let Some(b) = &findings.body {
+                    doc.body = b.clone();
+                }
+                if let Some(s) = &findings.subject {
+                    doc.subject = s.clone();
+                }
                 let timings = StageTimings {
                     parse_ms,
                     prepare_ms: ms(t),
@@ -106,6 +116,7 @@ impl Engine {
                 Ok(Parsed {
                     email,
                     prepared,
+                    findings,
                     doc,
                     sha: sha.unwrap_or_default(),
                     timings,
@@ -183,7 +194,39 @@ impl Engine {
             None => Vec::new(),
         };
         timings.classify_ms = ms(t);
-        let input = document::summary_input(&p.email, &p.prepared);
+        let input = SummaryInput::new(
+            p.email.from.as_ref().map(|f| f.to_string()).as_deref(),
+            p.findings.subject.as_deref().or(p.email.subject.as_deref()),
+            p.findings.body.as_deref().unwrap_or(&p.prepared.body),
+        );
+        let mut classification = classification;
+        if !p.findings.evidence.evidence.is_empty() {
+            if let Some(a) = classification.iter_mut().find(|a| a.axis == "priority") {
+                a.evidence = p
+                    .findings
+                    .evidence
+                    .evidence
+                    .iter()
+                    .map(|e| format!("{} \"{}\" ({})", e.kind, e.text, e.detail))
+                    .collect();
+            }
+        }
+        let mut review = Vec::new();
+        if !p.email.is_clean() {
+            review.push(ReviewNote::UncleanParse {
+                warnings: p.email.warnings.clone(),
+            });
+        }
+        if !p.findings.injection.is_empty() {
+            review.push(ReviewNote::PromptInjection {
+                texts: p
+                    .findings
+                    .injection
+                    .iter()
+                    .map(|f| f.hit.text.clone())
+                    .collect(),
+            });
+        }
         let record = Record {
             schema: RECORD_SCHEMA,
             id: m.id.clone(),
@@ -198,17 +241,16 @@ impl Engine {
             auto_reply: p.email.is_auto_reply,
             classification,
             needs_review: false,
-            review: if p.email.is_clean() {
-                Vec::new()
-            } else {
-                vec![ReviewNote::UncleanParse {
-                    warnings: p.email.warnings.clone(),
-                }]
-            },
+            review,
             summary: None,
+            reference_date: Some(p.findings.reference_day()),
+            evidence: Some(p.findings.evidence.into()),
+            key_facts: p.findings.facts,
+            injection: p.findings.injection,
             truncation: p.prepared.truncation.clone(),
             redacted: false,
             timings_ms: timings,
+            conversation: None,
             models: self.models.clone(),
             taxonomy: self.taxonomy.clone(),
             mailroom_version: crate::VERSION,

@@ -21,6 +21,7 @@
 pub mod abstractive;
 pub mod compress;
 pub mod extractive;
+pub mod facts;
 pub mod faithful;
 mod long;
 mod porter;

@@ -13,6 +13,8 @@ use serde::Serialize;
 use crate::email::Email;
 
 mod budget;
+pub mod dates;
+pub mod injection;
 mod language;
 mod normalize;
 mod quotes;
