@@ -14,6 +14,7 @@ mod eval;
 mod eval_summaries;
 mod generate;
 mod ingest;
+mod mailbox;
 mod models;
 mod output;
 mod parse;
@@ -21,6 +22,7 @@ mod serve;
 mod summarize;
 mod train;
 mod triage;
+mod watch;
 
 pub use common::{existing_inputs, in_unit_interval, init_tracing, ModelArgs};
 
@@ -72,6 +74,9 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Write every stored record as JSON lines, with the corrections applied and marked.
     Export(ingest::ExportArgs),
+    /// Watch a mailbox folder (imaps://…) and triage new mail as it comes, into a store or a
+    /// JSON lines file, each message exactly once; optionally tag it and move junk.
+    Watch(watch::WatchArgs),
 }
 
 /// How a command ended, as an exit code.
@@ -126,7 +131,7 @@ impl Command {
     fn runs_models_side_by_side(&self) -> bool {
         matches!(
             self,
-            Command::Triage(_) | Command::Serve(_) | Command::Ingest(_)
+            Command::Triage(_) | Command::Serve(_) | Command::Ingest(_) | Command::Watch(_)
         )
     }
 }
@@ -147,6 +152,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Summarize(args) => summarize::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Export(args) => ingest::export(args),
+        Command::Watch(args) => watch::run(args),
     }
 }
 

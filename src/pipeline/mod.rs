@@ -10,6 +10,8 @@
 //! - [`lanes`]: the model worker threads of a server, behind bounded queues.
 //! - [`inspect`]: the parsed and prepared message, for people (`mailroom parse`).
 //! - [`record`]: the record every message gets (or its error record).
+//! - [`ingest`]: triage into the store; [`watch`]: a mailbox folder watched, its new mail
+//!   triaged into the store or a file exactly once, its answer shown in the mailbox on request.
 //!
 //! The types peers need from the layers below are re-exported here, so that a peer needs no
 //! other door.
@@ -29,6 +31,7 @@ pub mod resume;
 mod stages;
 pub mod stream;
 pub mod threads;
+pub mod watch;
 
 pub use builder::{load_taxonomy, EngineBuilder};
 pub use engine::{Engine, EngineConfig, Mode};
@@ -40,6 +43,8 @@ pub use record::{
 pub use stream::RunStats;
 
 pub use crate::classify::{AxisResult, ReviewPolicy};
+/// The mailbox client (IMAP), for the commands that read a mailbox.
+pub use crate::email::sources::imap;
 pub(crate) use crate::email::sources::scan_message_id;
 pub use crate::email::{
     read_inputs, Content, Limits, Message, Provenance, SourceKind, SourceOptions,
@@ -95,4 +100,16 @@ pub enum PipelineError {
     /// Writing the output failed.
     #[error("writing output: {0}")]
     Output(#[from] std::io::Error),
+    /// The mailbox could not be read or changed.
+    #[error(transparent)]
+    Mailbox(#[from] crate::email::sources::imap::ImapError),
+    /// A mailbox position file could not be read or written.
+    #[error(transparent)]
+    Position(#[from] crate::email::sources::imap::CursorError),
+    /// The store failed.
+    #[error(transparent)]
+    Records(#[from] crate::store::StoreError),
+    /// A watcher's settings do not fit the mailbox.
+    #[error("{0}")]
+    Watch(String),
 }

@@ -2,7 +2,8 @@
 //! `dovecot-imapd`, installed by `.ci/run`) on free loopback ports with a temporary Maildir, a
 //! passwd-file with two users (a password one and an XOAUTH2 one), and a certificate signed by
 //! a CA that the test makes with `openssl`; it stops the server when the test ends. The tests
-//! drive `mailroom::email::sources::imap` against it.
+//! drive `mailroom::email::sources::imap` against it, and the `mailroom triage imaps://…` and
+//! `mailroom watch` commands ([`cli`]).
 
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::MetadataExt;
@@ -14,10 +15,14 @@ use mailroom::email::sources::imap::{
     Backoff, Credentials, ImapConfig, ImapMailbox, ImapUrl, Mailbox, Secret, Timeouts, TlsRoots,
 };
 
+mod cli;
 mod errors;
+mod marks;
 mod ops;
 mod read;
 mod reconnect;
+mod triage;
+mod watch;
 
 /// The password user.
 pub const USER: &str = "clerk@dept.example";

@@ -12,7 +12,7 @@ use crate::util;
 
 /// 500 SpamAssassin messages (every sixth in path order, ham and spam) in their IMAP wire
 /// form; the project's own fixtures when `../shared/data` is absent.
-fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
+pub fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
     let files: Vec<PathBuf> = match util::shared_data("spamassassin/labels.csv") {
         Some(labels) => {
             let root = labels.parent().unwrap().to_path_buf();

@@ -7,6 +7,7 @@
 //! accepted), and the call is tried again. Errors that will not pass by waiting (password,
 //! certificate, folder) are returned at once.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +35,8 @@ pub struct ImapMailbox {
     /// The folder the caller selected and its UIDVALIDITY, restored after a reconnect.
     want: Option<(String, u32)>,
     stats: MailboxStats,
+    /// Set by the caller to end waits early and stop retrying.
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for ImapMailbox {
@@ -70,6 +73,7 @@ impl ImapMailbox {
             conn: None,
             want: None,
             stats: MailboxStats::default(),
+            stop: None,
         };
         mailbox.call("connect", async |_c: &mut Conn| Ok(()))?;
         Ok(mailbox)
@@ -89,6 +93,25 @@ impl ImapMailbox {
     /// current connection.
     pub fn has_idle(&self) -> bool {
         self.conn.as_ref().is_some_and(|c| c.caps.idle)
+    }
+
+    /// End IDLE and poll waits early (as a timeout) once `flag` is set, and give up retrying
+    /// a failed operation then instead of waiting for the next attempt.
+    pub fn stop_on(&mut self, flag: Arc<AtomicBool>) {
+        self.stop = Some(flag);
+    }
+
+    /// The highest UID in the selected folder now (`None` when it is empty): how far the
+    /// folder goes, for a watcher's lag.
+    pub fn newest_uid(&mut self) -> Result<Option<u32>, ImapError> {
+        self.selected()?;
+        self.call("FETCH UID", async |c: &mut Conn| c.highest_uid().await)
+    }
+
+    /// Check that `folder` exists and can be opened (STATUS), without leaving the folder
+    /// selected now.
+    pub fn check_folder(&mut self, folder: &str) -> Result<(), ImapError> {
+        self.call("STATUS", async |c: &mut Conn| c.status(folder).await)
     }
 
     /// APPEND a message to `folder` with `flags` (IMAP flag list without parentheses, empty
@@ -130,7 +153,9 @@ impl ImapMailbox {
             conn,
             want,
             stats,
+            stop,
         } = self;
+        let stopped = || stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed));
         rt.block_on(async {
             let mut attempt = 0u32;
             loop {
@@ -163,7 +188,7 @@ impl ImapMailbox {
                         if e.breaks_connection() {
                             *conn = None;
                         }
-                        if !e.is_transient() || attempt >= cfg.backoff.attempts {
+                        if !e.is_transient() || attempt >= cfg.backoff.attempts || stopped() {
                             return Err(e);
                         }
                         let delay = cfg.backoff.delay(attempt);
@@ -173,7 +198,10 @@ impl ImapMailbox {
                         );
                         stats.retries += 1;
                         attempt += 1;
-                        tokio::time::sleep(delay).await;
+                        tokio::select! {
+                            _ = tokio::time::sleep(delay) => {}
+                            _ = super::session::stopped(stop.as_deref()) => {}
+                        }
                     }
                 }
             }
@@ -225,9 +253,10 @@ impl Mailbox for ImapMailbox {
     fn idle_or_poll(&mut self, timeout: Duration) -> Result<Wake, ImapError> {
         self.selected()?;
         let mut first = true;
+        let stop = self.stop.clone();
         self.call("IDLE", async |c: &mut Conn| {
             if std::mem::take(&mut first) {
-                c.idle_or_poll(timeout).await
+                c.idle_or_poll(timeout, stop.as_deref()).await
             } else {
                 // Reconnected: mail may have come while the connection was down.
                 Ok(Wake::Changed)

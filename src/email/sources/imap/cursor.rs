@@ -33,6 +33,10 @@ pub struct Cursor {
     /// was seen, and are checked by hash before they are processed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash_check_below: Option<u32>,
+    /// A watcher that sets keywords or moves junk: the highest UID whose marks are done (they
+    /// are made after the records are safe, so this may trail `last_uid` after a crash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marked_through: Option<u32>,
 }
 
 /// What to do on (re)opening a folder.
@@ -97,6 +101,7 @@ impl Cursor {
             uidvalidity: sel.uidvalidity,
             last_uid: 0,
             hash_check_below,
+            marked_through: None,
         };
         match stored {
             None => (fresh(None), Resume::Fresh),

@@ -33,7 +33,7 @@ pub use auth::{Credentials, Secret};
 pub use client::{ImapMailbox, MailboxStats};
 pub use cursor::{sha256_hex, Cursor, CursorError, Resume};
 pub use error::{ImapError, MessageError};
-pub use source::ImapSource;
+pub use source::{to_message, ImapSource};
 pub use tls::{client_config, TlsRoots};
 pub use url::{encode_folder, ImapUrl, Transport};
 

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -151,6 +152,21 @@ impl Conn {
         Ok(sel)
     }
 
+    /// Check with STATUS that `folder` exists and can be opened, without selecting it.
+    pub async fn status(&mut self, folder: &str) -> Result<(), ImapError> {
+        let (host, limit) = (self.host.clone(), self.limit);
+        let name = encode_folder(folder);
+        let s = self.session()?;
+        match timed(limit, "STATUS", &host, s.status(&name, "(UIDVALIDITY)")).await? {
+            Ok(_) => Ok(()),
+            Err(async_imap::error::Error::No(text)) => Err(ImapError::NoSuchFolder {
+                folder: folder.to_string(),
+                server: folder_refusal(&text),
+            }),
+            Err(e) => Err(from_lib("STATUS", &host, e)),
+        }
+    }
+
     fn folder(&self) -> Result<&str, ImapError> {
         self.selected
             .as_ref()
@@ -158,7 +174,8 @@ impl Conn {
             .ok_or(ImapError::NotSelected)
     }
 
-    async fn highest_uid(&mut self) -> Result<Option<u32>, ImapError> {
+    /// The highest UID in the selected folder (`None` when it is empty).
+    pub async fn highest_uid(&mut self) -> Result<Option<u32>, ImapError> {
         Ok(self.fetch_meta("*").await?.last().map(|m| m.0))
     }
 
@@ -353,14 +370,21 @@ impl Conn {
     }
 
     /// Wait up to `wait` for a change in the selected folder: IDLE where the server has it,
-    /// else sleep and NOOP.
-    pub async fn idle_or_poll(&mut self, wait: Duration) -> Result<Wake, ImapError> {
+    /// else sleep and NOOP. When `stop` is set the wait ends early (as a timeout).
+    pub async fn idle_or_poll(
+        &mut self,
+        wait: Duration,
+        stop: Option<&AtomicBool>,
+    ) -> Result<Wake, ImapError> {
         self.folder()?;
         if self.drain_news()? {
             return Ok(Wake::Changed);
         }
         if !self.caps.idle {
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stopped(stop) => return Ok(Wake::Timeout),
+            }
             let (host, limit) = (self.host.clone(), self.limit);
             let s = self.session()?;
             timed(limit, "NOOP", &host, s.noop())
@@ -384,9 +408,12 @@ impl Conn {
             // timeout holds the whole wait to `wait`. Dropping the read is safe: the stream
             // keeps what it had buffered.
             let (fut, _stop) = handle.wait_with_timeout(wait);
-            match tokio::time::timeout(wait, fut).await {
-                Err(_) => IdleResponse::Timeout,
-                Ok(r) => r.map_err(|e| from_lib("IDLE", &host, e))?,
+            tokio::select! {
+                r = tokio::time::timeout(wait, fut) => match r {
+                    Err(_) => IdleResponse::Timeout,
+                    Ok(r) => r.map_err(|e| from_lib("IDLE", &host, e))?,
+                },
+                _ = stopped(stop) => IdleResponse::Timeout,
             }
         };
         let wake = match woke {
@@ -426,6 +453,16 @@ impl Conn {
         if let Some(s) = self.session.as_mut() {
             let _ = tokio::time::timeout(Duration::from_secs(2), s.logout()).await;
         }
+    }
+}
+
+/// Resolves once `stop` is set (checked every 100 ms); never without a flag.
+pub(crate) async fn stopped(stop: Option<&AtomicBool>) {
+    let Some(stop) = stop else {
+        return std::future::pending().await;
+    };
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -79,6 +79,11 @@ impl<M: Mailbox> ImapSource<M> {
         self.error.take()
     }
 
+    /// The mailbox back, to log out or go on with it.
+    pub fn into_mailbox(self) -> M {
+        self.mailbox
+    }
+
     /// The mailbox, for keywords or moves after the read.
     pub fn mailbox(&mut self) -> &mut M {
         &mut self.mailbox

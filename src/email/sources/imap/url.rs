@@ -138,6 +138,19 @@ impl ImapUrl {
         )
     }
 
+    /// The folder URL with the user: `imaps://USER@HOST:PORT/FOLDER` (user %-encoded), the key
+    /// of a watcher's position, so that two users' folders of the same name never share one.
+    /// Not for logs.
+    pub fn position_key(&self) -> String {
+        let folder_url = self.folder_url();
+        match folder_url.split_once("://") {
+            Some((scheme, rest)) => {
+                format!("{scheme}://{}@{rest}", percent_encode(&self.user).replace('/', "%2F"))
+            }
+            None => folder_url,
+        }
+    }
+
     /// A stable id for one message (RFC 5092 form, without the user):
     /// `imaps://HOST:PORT/FOLDER;UIDVALIDITY=V/;UID=N`.
     pub fn message_id(&self, uidvalidity: u32, uid: u32) -> String {
@@ -320,6 +333,16 @@ mod tests {
         }
         let tls = ImapUrl::parse("imaps://bob@mail.example.org/").unwrap();
         assert!(tls.check_transport(false).is_ok());
+    }
+
+    #[test]
+    fn the_position_key_names_the_user() {
+        let u = ImapUrl::parse("imaps://team%40dept.example@mail.example:9993/Cases").unwrap();
+        assert_eq!(
+            u.position_key(),
+            "imaps://team%40dept.example@mail.example:9993/Cases"
+        );
+        assert_eq!(u.folder_url(), "imaps://mail.example:9993/Cases");
     }
 
     #[test]
