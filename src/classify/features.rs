@@ -44,6 +44,11 @@ pub struct FeatureSpec {
     pub shape: bool,
     /// Header flags (bulk mail, auto-reply). Off by default: they learn the era of the mail.
     pub header_flags: bool,
+    /// Voice cues: first-, second-person and first-person-plural shares, calls to action
+    /// ([`super::cues::voice`]). Off unless named (older heads have none).
+    pub voice: bool,
+    /// Urgency keyword families ([`super::cues::urgency`]). Off unless named.
+    pub urgency: bool,
     /// Bits of the hash space per n-gram kind.
     pub hash_bits: u32,
     /// Minimum number of training messages a hashed term must appear in to enter the vocabulary.
@@ -69,6 +74,8 @@ impl Default for FeatureSpec {
             structure: true,
             shape: true,
             header_flags: false,
+            voice: false,
+            urgency: false,
             hash_bits: 20,
             min_df: 2,
             word_weight: 1.0,
@@ -92,7 +99,8 @@ impl FeatureSpec {
         }
     }
 
-    /// Parse a comma-separated list of groups (`words,chars,embedding,structure,shape,headers`).
+    /// Parse a comma-separated list of groups
+    /// (`words,chars,embedding,structure,shape,headers,voice,urgency`).
     pub fn from_groups(list: &str) -> Result<Self, String> {
         let mut spec = FeatureSpec {
             words: false,
@@ -101,6 +109,8 @@ impl FeatureSpec {
             structure: false,
             shape: false,
             header_flags: false,
+            voice: false,
+            urgency: false,
             ..Self::default()
         };
         for g in list.split(',').map(str::trim).filter(|g| !g.is_empty()) {
@@ -111,21 +121,17 @@ impl FeatureSpec {
                 "structure" => spec.structure = true,
                 "shape" => spec.shape = true,
                 "headers" => spec.header_flags = true,
+                "voice" => spec.voice = true,
+                "urgency" => spec.urgency = true,
                 other => {
                     return Err(format!(
                         "unknown feature group {other:?} \
-                         (words, chars, embedding, structure, shape, headers)"
+                         (words, chars, embedding, structure, shape, headers, voice, urgency)"
                     ))
                 }
             }
         }
-        if !(spec.words
-            || spec.chars
-            || spec.embedding
-            || spec.structure
-            || spec.shape
-            || spec.header_flags)
-        {
+        if spec.groups().is_empty() {
             return Err("no feature group chosen".into());
         }
         Ok(spec)
@@ -141,6 +147,8 @@ impl FeatureSpec {
             (self.structure, "structure"),
             (self.shape, "shape"),
             (self.header_flags, "headers"),
+            (self.voice, "voice"),
+            (self.urgency, "urgency"),
         ] {
             if on {
                 v.push(name);
@@ -541,6 +549,16 @@ impl Featurizer {
             } else {
                 0
             }
+            + if self.spec.voice {
+                super::cues::VOICE_NAMES.len()
+            } else {
+                0
+            }
+            + if self.spec.urgency {
+                super::cues::URGENCY_NAMES.len()
+            } else {
+                0
+            }
     }
 
     /// The feature vector of one message. `embedding` is required when the spec uses embeddings
@@ -573,6 +591,12 @@ impl Featurizer {
                 .filter(|_| self.spec.shape)
                 .map(|a| pick(a, SHAPE_NAMES)),
             self.spec.header_flags.then(|| header_flags(doc)),
+            self.spec
+                .voice
+                .then(|| super::cues::voice(&doc.subject, &doc.body)),
+            self.spec
+                .urgency
+                .then(|| super::cues::urgency(&doc.subject, &doc.body)),
         ];
         for values in groups.into_iter().flatten() {
             for (i, v) in values.iter().enumerate() {
@@ -683,6 +707,16 @@ mod tests {
     fn groups_round_trip() {
         let s = FeatureSpec::from_groups("words,embedding").unwrap();
         assert_eq!(s.groups(), "words,embedding");
+        let s = FeatureSpec::from_groups("voice,urgency").unwrap();
+        assert_eq!(s.groups(), "voice,urgency");
+        let f = Featurizer::fit(s, &[], 0);
+        assert_eq!(f.dim(), 19);
+        let d = doc(
+            "Help",
+            "Dear customer, click here to verify your account by Friday.",
+        );
+        let x = f.transform(&d, &Terms::default(), None);
+        assert!(x.iter().all(|&(i, _)| (i as usize) < f.dim()) && !x.is_empty());
         assert!(FeatureSpec::from_groups("nope").is_err());
         assert!(FeatureSpec::from_groups("").is_err());
     }

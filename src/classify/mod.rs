@@ -18,6 +18,7 @@ use serde::{Serialize, Serializer};
 use thiserror::Error;
 
 pub mod calibrate;
+pub mod cues;
 pub mod evidence;
 pub mod features;
 pub mod head;

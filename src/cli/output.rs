@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use clap::ValueEnum;
-use mailroom::pipeline::{AxisResult, Output, Record};
+use mailroom::pipeline::{key_facts_line, AxisResult, Output, Record};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -147,6 +147,21 @@ impl<'a> RecordWriter<'a> {
                     if r.needs_review { "yes" } else { "no" },
                     truncate(summary, 100)
                 ));
+                // Under the row: why it is urgent (its evidence), and the facts a reply needs.
+                let urgent = Self::label(r, "priority").is_some_and(|p| p.label == "urgent")
+                    || r.evidence.as_ref().is_some_and(|e| e.summary.urgent);
+                if let Some(e) = r.evidence.as_ref().filter(|_| urgent) {
+                    let why = if e.summary.evidence.is_empty() {
+                        "no urgency cue found in the text: the model alone calls it urgent".into()
+                    } else {
+                        e.line.clone()
+                    };
+                    line.push_str(&format!("\n{:<28} why: {}", "", truncate(&why, 150)));
+                }
+                let facts = key_facts_line(&r.key_facts, 6);
+                if !facts.is_empty() {
+                    line.push_str(&format!("\n{:<28} facts: {}", "", truncate(&facts, 150)));
+                }
                 line
             }
             Output::Error(e) => format!(

@@ -51,6 +51,7 @@ pub use crate::email::{
     DEFAULT_MAX_DEPTH, DEFAULT_MAX_PARTS, DEFAULT_MAX_SIZE,
 };
 pub use crate::models::{Implementation, Kernel, Precision};
+pub use crate::summarize::facts::short_line as key_facts_line;
 pub use crate::summarize::{
     LongMail, Method, Style, Summary, SummaryInput, SummaryOptions, ThreadMessage,
     DEFAULT_INPUT_TOKENS, DEFAULT_LEAD_BIAS, DEFAULT_MAX_CHUNKS,

@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use regex::{Captures, Regex};
 
 use super::record::{Record, ReviewNote};
+use super::threads::ConversationInfo;
 
 struct Rule {
     re: Regex,
@@ -133,11 +134,53 @@ pub(super) fn redact_record(r: &mut Record) {
         }
     }
     for n in &mut r.review {
-        if let ReviewNote::UnfaithfulSummary { unsupported } = n {
-            for u in unsupported.iter_mut() {
-                *u = redact(u);
+        match n {
+            ReviewNote::UnfaithfulSummary { unsupported } => {
+                for u in unsupported.iter_mut() {
+                    *u = redact(u);
+                }
             }
+            ReviewNote::PromptInjection { texts } => {
+                for t in texts.iter_mut() {
+                    *t = redact(t);
+                }
+            }
+            _ => {}
         }
+    }
+    for f in &mut r.key_facts {
+        let masked = redact(&f.text);
+        if masked != f.text {
+            // The normalised value is the same personal datum in another form.
+            f.text = masked;
+            f.value = None;
+        }
+    }
+    if let Some(e) = &mut r.evidence {
+        e.line = redact(&e.line);
+        for c in &mut e.summary.evidence {
+            c.text = redact(&c.text);
+            c.detail = redact(&c.detail);
+        }
+    }
+    for i in &mut r.injection {
+        i.hit.text = redact(&i.hit.text);
+    }
+    if let Some(c) = &mut r.conversation {
+        redact_conversation(c);
+    }
+}
+
+/// Mask personal data in a conversation's summary and open questions.
+pub(super) fn redact_conversation(c: &mut ConversationInfo) {
+    if let Some(s) = &mut c.summary {
+        s.text = redact(&s.text);
+        for u in &mut s.faithfulness.unsupported {
+            u.text = redact(&u.text);
+        }
+    }
+    for q in &mut c.open {
+        *q = redact(q);
     }
 }
 

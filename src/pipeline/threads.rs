@@ -143,13 +143,17 @@ impl Engine {
             let mut out = out.clone();
             if let (Output::Record(r), Some((t, position, size))) = (&mut out, places.next()) {
                 let s = summaries[t].as_ref().filter(|_| position + 1 == size);
-                r.conversation = Some(ConversationInfo {
+                let mut info = ConversationInfo {
                     id: ids[t].clone(),
                     position,
                     size,
                     summary: s.map(|s| s.summary.clone()),
                     open: s.map(|s| s.open.clone()).unwrap_or_default(),
-                });
+                };
+                if self.config.redact {
+                    super::redact::redact_conversation(&mut info);
+                }
+                r.conversation = Some(info);
             }
             emit(&out)
         })?;
