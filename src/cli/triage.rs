@@ -170,11 +170,13 @@ pub fn run(args: TriageArgs) -> anyhow::Result<Outcome> {
         eprintln!("error: the read of the folder was cut off: {e:#}");
         return Ok(Outcome::Fatal);
     }
-    Ok(if stats.failed > 0 || (total.is_none() && present.len() < args.inputs.len()) {
-        Outcome::SomeFailed
-    } else {
-        Outcome::Ok
-    })
+    Ok(
+        if stats.failed > 0 || (total.is_none() && present.len() < args.inputs.len()) {
+            Outcome::SomeFailed
+        } else {
+            Outcome::Ok
+        },
+    )
 }
 
 /// A progress bar on stderr when it is a terminal (or when asked), counting messages; the total

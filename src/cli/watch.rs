@@ -29,7 +29,12 @@ pub struct WatchArgs {
     mailbox: MailboxArgs,
     /// Store the records in this store (sqlite:PATH or postgres://USER@HOST/DB); the
     /// position in the folder is kept there too.
-    #[arg(long, value_name = "URL", required_unless_present = "out", conflicts_with = "out")]
+    #[arg(
+        long,
+        value_name = "URL",
+        required_unless_present = "out",
+        conflicts_with = "out"
+    )]
     store: Option<String>,
     /// Append the records to FILE as JSON lines; the position is kept in
     /// FILE.imap-cursor.json.
@@ -74,9 +79,9 @@ pub fn run(args: WatchArgs) -> anyhow::Result<Outcome> {
     let config = args.mailbox.config(&args.url, args.max_size)?;
     let folder = config.url.folder_url();
     let store = match &args.store {
-        Some(url) => Some(
-            BlockingStore::open(url).with_context(|| format!("opening the store {url}"))?,
-        ),
+        Some(url) => {
+            Some(BlockingStore::open(url).with_context(|| format!("opening the store {url}"))?)
+        }
         None => None,
     };
     let sink = match (&store, &args.out) {
@@ -144,7 +149,12 @@ fn stop_on_signals(stop: Arc<AtomicBool>) -> anyhow::Result<()> {
         .build()
         .context("signal runtime")?;
     let (mut term, mut int) = rt
-        .block_on(async { Ok::<_, std::io::Error>((signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?)) })
+        .block_on(async {
+            Ok::<_, std::io::Error>((
+                signal(SignalKind::terminate())?,
+                signal(SignalKind::interrupt())?,
+            ))
+        })
         .context("installing the signal handler")?;
     std::thread::spawn(move || {
         rt.block_on(async move {

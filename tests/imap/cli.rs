@@ -106,7 +106,10 @@ impl Watcher {
         let deadline = Instant::now() + limit;
         while !done() {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
-                panic!("the watcher exited ({status}) before {what}:\n{}", self.stderr());
+                panic!(
+                    "the watcher exited ({status}) before {what}:\n{}",
+                    self.stderr()
+                );
             }
             assert!(
                 Instant::now() < deadline,
@@ -234,7 +237,10 @@ pub fn marks_in(server: &Dovecot, folder: &str) -> HashMap<String, (Vec<String>,
         let raw = f.content.unwrap();
         let all = flags.get(&f.uid).cloned().unwrap_or_default();
         let seen = all.iter().any(|x| x == "\\Seen");
-        let mut ours: Vec<String> = all.into_iter().filter(|x| x.starts_with("$Mailroom")).collect();
+        let mut ours: Vec<String> = all
+            .into_iter()
+            .filter(|x| x.starts_with("$Mailroom"))
+            .collect();
         ours.sort();
         out.insert(sha256_hex(&raw), (ours, seen));
     }

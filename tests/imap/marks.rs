@@ -109,7 +109,12 @@ fn imap_watch_sets_keywords_and_moves_sure_junk_losing_nothing() {
         "--summary",
         "none",
     ];
-    let mut w = Watcher::start(&url(&server, "INBOX"), &Login::new(&server), &args, dir.path());
+    let mut w = Watcher::start(
+        &url(&server, "INBOX"),
+        &Login::new(&server),
+        &args,
+        dir.path(),
+    );
     let n = mail.len() as f64;
     w.wait_until(Duration::from_secs(240), "every message marked", || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
@@ -152,8 +157,14 @@ fn imap_watch_sets_keywords_and_moves_sure_junk_losing_nothing() {
     eprintln!(
         "marks: {} messages, {moved} moved to Junk, {} urgent, {} to review",
         mail.len(),
-        records.values().filter(|r| promised(r).0.contains(&"$MailroomUrgent".into())).count(),
-        records.values().filter(|r| promised(r).0.contains(&"$MailroomReview".into())).count()
+        records
+            .values()
+            .filter(|r| promised(r).0.contains(&"$MailroomUrgent".into()))
+            .count(),
+        records
+            .values()
+            .filter(|r| promised(r).0.contains(&"$MailroomReview".into()))
+            .count()
     );
     if real {
         assert!(moved > 0, "some of the spam is junk without doubt");

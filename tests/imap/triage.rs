@@ -135,10 +135,7 @@ fn imap_wrong_password_untrusted_certificate_and_missing_folder_exit_2() {
     let good = Login::new(&server);
     let wrong = Login::with_password(&server, "not the password");
     let inbox = url(&server, "INBOX");
-    for cmd in [
-        vec!["triage", &inbox],
-        vec!["watch", &inbox, "--out", out],
-    ] {
+    for cmd in [vec!["triage", &inbox], vec!["watch", &inbox, "--out", out]] {
         fails_clearly(&args(&cmd, &wrong), &["authentication failed"]);
         let mut untrusted = args(&cmd, &good);
         untrusted[cmd.len() + 1] = server.other_ca().display().to_string();
@@ -148,7 +145,10 @@ fn imap_wrong_password_untrusted_certificate_and_missing_folder_exit_2() {
         fails_clearly(&missing, &["Cases/2025", "does not exist"]);
     }
     fails_clearly(
-        &args(&["watch", &inbox, "--out", out, "--move-junk", "Spam"], &good),
+        &args(
+            &["watch", &inbox, "--out", out, "--move-junk", "Spam"],
+            &good,
+        ),
         &["\"Spam\"", "does not exist"],
     );
     // No password at all: said so, with where to put one.

@@ -31,12 +31,21 @@ fn imap_watch_triages_new_mail_within_seconds_and_stops_on_sigterm() {
     let out = dir.path().join("records.jsonl");
     let mut writer = server.open("INBOX");
     for n in 0..3 {
-        writer.append("INBOX", &note(n, "before the watcher"), "").unwrap();
+        writer
+            .append("INBOX", &note(n, "before the watcher"), "")
+            .unwrap();
     }
     let login = Login::new(&server);
     let port = free_port();
     let (port_s, out_s) = (port.to_string(), out.display().to_string());
-    let mut args = vec!["--out", &out_s, "--metrics-port", &port_s, "--status-every", "1"];
+    let mut args = vec![
+        "--out",
+        &out_s,
+        "--metrics-port",
+        &port_s,
+        "--status-every",
+        "1",
+    ];
     args.extend(CLASSIFY);
     let mut w = Watcher::start(&url(&server, "INBOX"), &login, &args, dir.path());
     w.wait_until(Duration::from_secs(180), "the first 3 records", || {
@@ -44,11 +53,7 @@ fn imap_watch_triages_new_mail_within_seconds_and_stops_on_sigterm() {
     });
 
     // 50 more, one every 150 ms; each record's arrival timed from the end of its APPEND.
-    let mail: Vec<Vec<u8>> = corpus()
-        .into_iter()
-        .take(50)
-        .map(|(_, raw)| raw)
-        .collect();
+    let mail: Vec<Vec<u8>> = corpus().into_iter().take(50).map(|(_, raw)| raw).collect();
     let mut appended: Vec<(String, Instant)> = Vec::new();
     let mut arrived: std::collections::HashMap<String, Instant> = Default::default();
     let mut next = 0;
@@ -103,7 +108,10 @@ fn imap_watch_triages_new_mail_within_seconds_and_stops_on_sigterm() {
 
     let (status, err) = w.terminate(Duration::from_secs(30));
     assert!(status.success(), "{status}: {err}");
-    assert!(err.contains("stopped after") && err.contains("53 triaged"), "{err}");
+    assert!(
+        err.contains("stopped after") && err.contains("53 triaged"),
+        "{err}"
+    );
     let all = records(&out);
     assert_eq!(all.len(), 53);
     assert!(by_hash(&all).values().all(|&n| n == 1));
@@ -217,21 +225,34 @@ fn imap_watch_goes_on_after_dovecot_restarts_under_it() {
     let port_s = port.to_string();
     let mut writer = server.open("INBOX");
     for n in 0..3 {
-        writer.append("INBOX", &note(n, "before the restart"), "").unwrap();
+        writer
+            .append("INBOX", &note(n, "before the restart"), "")
+            .unwrap();
     }
     let mut args = vec!["--out", &out_s, "--metrics-port", &port_s];
     args.extend(NO_MODELS);
-    let mut w = Watcher::start(&url(&server, "INBOX"), &Login::new(&server), &args, dir.path());
-    w.wait_until(Duration::from_secs(60), "3 records", || records(&out).len() == 3);
+    let mut w = Watcher::start(
+        &url(&server, "INBOX"),
+        &Login::new(&server),
+        &args,
+        dir.path(),
+    );
+    w.wait_until(Duration::from_secs(60), "3 records", || {
+        records(&out).len() == 3
+    });
 
     server.restart();
     let mut writer = server.open("INBOX");
     for n in 3..6 {
-        writer.append("INBOX", &note(n, "after the restart"), "").unwrap();
+        writer
+            .append("INBOX", &note(n, "after the restart"), "")
+            .unwrap();
     }
-    w.wait_until(Duration::from_secs(60), "the records after the restart", || {
-        records(&out).len() == 6
-    });
+    w.wait_until(
+        Duration::from_secs(60),
+        "the records after the restart",
+        || records(&out).len() == 6,
+    );
     let m = metrics(port);
     assert!(m["mailroom_watch_reconnects_total"] >= 1.0, "{m:?}");
     let (status, err) = w.terminate(Duration::from_secs(30));
@@ -246,7 +267,9 @@ fn imap_watch_reports_a_renumbered_folder_and_skips_what_was_done_by_hash() {
     let out = dir.path().join("records.jsonl");
     let out_s = out.display().to_string();
     let mut writer = server.open("INBOX");
-    let old: Vec<Vec<u8>> = (0..4).map(|n| note(n, "triaged before the change")).collect();
+    let old: Vec<Vec<u8>> = (0..4)
+        .map(|n| note(n, "triaged before the change"))
+        .collect();
     for raw in &old {
         writer.append("INBOX", raw, "").unwrap();
     }
@@ -254,15 +277,27 @@ fn imap_watch_reports_a_renumbered_folder_and_skips_what_was_done_by_hash() {
     drop(writer);
     let mut args = vec!["--out", out_s.as_str()];
     args.extend(NO_MODELS);
-    let mut w = Watcher::start(&url(&server, "INBOX"), &Login::new(&server), &args, dir.path());
-    w.wait_until(Duration::from_secs(60), "4 records", || records(&out).len() == 4);
+    let mut w = Watcher::start(
+        &url(&server, "INBOX"),
+        &Login::new(&server),
+        &args,
+        dir.path(),
+    );
+    w.wait_until(Duration::from_secs(60), "4 records", || {
+        records(&out).len() == 4
+    });
 
     // The server loses its index (a restore, a migration): the folder is renumbered.
     server.stop();
     std::thread::sleep(Duration::from_millis(1100));
     for e in std::fs::read_dir(server.maildir()).unwrap() {
         let p = e.unwrap().path();
-        if p.is_file() && p.file_name().unwrap().to_string_lossy().starts_with("dovecot") {
+        if p.is_file()
+            && p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("dovecot")
+        {
             std::fs::remove_file(p).unwrap();
         }
     }
@@ -278,7 +313,10 @@ fn imap_watch_reports_a_renumbered_folder_and_skips_what_was_done_by_hash() {
     std::thread::sleep(Duration::from_millis(500));
     let (status, err) = w.terminate(Duration::from_secs(30));
     assert!(status.success(), "{err}");
-    assert!(err.contains("UIDVALIDITY changed"), "the change is reported: {err}");
+    assert!(
+        err.contains("UIDVALIDITY changed"),
+        "the change is reported: {err}"
+    );
     let all = records(&out);
     assert_eq!(all.len(), 5, "the four done before are not written again");
     let n = by_hash(&all);

@@ -154,17 +154,15 @@ mod tests {
             ]
         });
         let m = Marks::of(&r);
-        assert_eq!(
-            m.keywords,
-            [URGENT, REVIEW, "$MailroomCategory_complaint"]
-        );
+        assert_eq!(m.keywords, [URGENT, REVIEW, "$MailroomCategory_complaint"]);
         assert!(!m.sure_junk);
     }
 
     #[test]
     fn only_junk_without_doubt_is_sure() {
         let sure = json!({"needs_review": false, "classification": [axis("junk", "spam", false)]});
-        let doubt = json!({"needs_review": true, "classification": [axis("junk", "phishing", true)]});
+        let doubt =
+            json!({"needs_review": true, "classification": [axis("junk", "phishing", true)]});
         assert!(Marks::of(&sure).sure_junk);
         assert_eq!(Marks::of(&sure).keywords, [JUNK]);
         let d = Marks::of(&doubt);

@@ -88,16 +88,66 @@ impl WatchStats {
         let idle = self.idle.load(Ordering::Relaxed);
         let mut w = String::new();
         let rows: [(&str, &str, &str, u64); 10] = [
-            ("mailroom_watch_messages_seen_total", "counter", "Messages fetched from the folder.", c.seen),
-            ("mailroom_watch_messages_triaged_total", "counter", "Records written.", c.triaged),
-            ("mailroom_watch_messages_failed_total", "counter", "Error records written (too large, unreadable).", c.failed),
-            ("mailroom_watch_messages_skipped_total", "counter", "Messages already in the output or the store, not triaged again.", c.skipped),
-            ("mailroom_watch_messages_keyworded_total", "counter", "Messages given mailroom keywords.", c.keyworded),
-            ("mailroom_watch_messages_moved_total", "counter", "Junk messages moved to the junk folder.", c.moved),
-            ("mailroom_watch_reconnects_total", "counter", "Connections to the mail server remade after a loss.", c.reconnects),
-            ("mailroom_watch_uidvalidity_changes_total", "counter", "Times the folder was renumbered (UIDVALIDITY changed).", c.renumberings),
-            ("mailroom_watch_lag_messages", "gauge", "UIDs between the newest message in the folder and the last one done.", c.lag),
-            ("mailroom_watch_idle", "gauge", "1 when the server is watched with IDLE, 0 when polled.", idle),
+            (
+                "mailroom_watch_messages_seen_total",
+                "counter",
+                "Messages fetched from the folder.",
+                c.seen,
+            ),
+            (
+                "mailroom_watch_messages_triaged_total",
+                "counter",
+                "Records written.",
+                c.triaged,
+            ),
+            (
+                "mailroom_watch_messages_failed_total",
+                "counter",
+                "Error records written (too large, unreadable).",
+                c.failed,
+            ),
+            (
+                "mailroom_watch_messages_skipped_total",
+                "counter",
+                "Messages already in the output or the store, not triaged again.",
+                c.skipped,
+            ),
+            (
+                "mailroom_watch_messages_keyworded_total",
+                "counter",
+                "Messages given mailroom keywords.",
+                c.keyworded,
+            ),
+            (
+                "mailroom_watch_messages_moved_total",
+                "counter",
+                "Junk messages moved to the junk folder.",
+                c.moved,
+            ),
+            (
+                "mailroom_watch_reconnects_total",
+                "counter",
+                "Connections to the mail server remade after a loss.",
+                c.reconnects,
+            ),
+            (
+                "mailroom_watch_uidvalidity_changes_total",
+                "counter",
+                "Times the folder was renumbered (UIDVALIDITY changed).",
+                c.renumberings,
+            ),
+            (
+                "mailroom_watch_lag_messages",
+                "gauge",
+                "UIDs between the newest message in the folder and the last one done.",
+                c.lag,
+            ),
+            (
+                "mailroom_watch_idle",
+                "gauge",
+                "1 when the server is watched with IDLE, 0 when polled.",
+                idle,
+            ),
         ];
         for (name, kind, help, value) in rows {
             let _ = writeln!(w, "# HELP {name} {help}");

@@ -21,8 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::email::sources::imap::{
-    sha256_hex, to_message, Backoff, Cursor, Fetched, ImapConfig, ImapError, ImapMailbox,
-    ImapUrl, Mailbox, Resume,
+    sha256_hex, to_message, Backoff, Cursor, Fetched, ImapConfig, ImapError, ImapMailbox, ImapUrl,
+    Mailbox, Resume,
 };
 use crate::email::Message;
 
@@ -141,7 +141,10 @@ impl<'a> Watch<'a> {
         }
         let (out, torn) = Out::open(sink, &key)?;
         if torn > 0 {
-            tracing::warn!(bytes = torn, "watch: cut a torn last record; it will be redone");
+            tracing::warn!(
+                bytes = torn,
+                "watch: cut a torn last record; it will be redone"
+            );
         }
         let mut w = Watch {
             mailbox,
@@ -231,7 +234,9 @@ impl Watch<'_> {
         let (mut cursor, resume) = Cursor::resume(stored, &self.key, &sel);
         let folder = self.url.folder_url();
         match resume {
-            Resume::Fresh => tracing::info!(%folder, "watch: reading the folder from its first message"),
+            Resume::Fresh => {
+                tracing::info!(%folder, "watch: reading the folder from its first message")
+            }
             Resume::Continue { after } => {
                 tracing::info!(%folder, after, "watch: continuing after the last UID done")
             }
@@ -358,7 +363,10 @@ impl Watch<'_> {
                     super::Output::Error(e) => e.source.index,
                 };
                 let uid = index.and_then(|i| u32::try_from(i).ok()).unwrap_or(0);
-                marks.insert(uid, Marks::of(&serde_json::to_value(out).unwrap_or_default()));
+                marks.insert(
+                    uid,
+                    Marks::of(&serde_json::to_value(out).unwrap_or_default()),
+                );
             }
         })?;
         let through = through.get();
@@ -429,9 +437,7 @@ impl Watch<'_> {
     /// Wait for news: IDLE, or a poll interval.
     fn wait(&mut self) -> Result<(), PipelineError> {
         let idle = self.mailbox.has_idle();
-        self.stats()
-            .idle
-            .store(u64::from(idle), Ordering::Relaxed);
+        self.stats().idle.store(u64::from(idle), Ordering::Relaxed);
         let t = if idle { self.opts.idle } else { self.opts.poll };
         self.mailbox.idle_or_poll(t)?;
         Ok(())
@@ -459,8 +465,7 @@ impl Watch<'_> {
                 let delay = self.opts.retry.delay(attempt);
                 tracing::warn!(error = %e, ?delay, "watch: the mail server is unreachable; waiting");
                 let until = std::time::Instant::now() + delay;
-                while std::time::Instant::now() < until && !self.opts.stop.load(Ordering::Relaxed)
-                {
+                while std::time::Instant::now() < until && !self.opts.stop.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 // The client reconnects on its next call and selects the folder again.

@@ -145,7 +145,10 @@ impl ImapUrl {
         let folder_url = self.folder_url();
         match folder_url.split_once("://") {
             Some((scheme, rest)) => {
-                format!("{scheme}://{}@{rest}", percent_encode(&self.user).replace('/', "%2F"))
+                format!(
+                    "{scheme}://{}@{rest}",
+                    percent_encode(&self.user).replace('/', "%2F")
+                )
             }
             None => folder_url,
         }
