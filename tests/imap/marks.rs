@@ -109,12 +109,8 @@ fn imap_watch_sets_keywords_and_moves_sure_junk_losing_nothing() {
         "--summary",
         "none",
     ];
-    let mut w = Watcher::start(
-        &url(&server, "INBOX"),
-        &Login::new(&server),
-        &args,
-        dir.path(),
-    );
+    let login = Login::new(&server);
+    let mut w = Watcher::start(&url(&server, "INBOX"), &login, &args, dir.path());
     let n = mail.len() as f64;
     w.wait_until(Duration::from_secs(240), "every message marked", || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()

@@ -231,12 +231,8 @@ fn imap_watch_goes_on_after_dovecot_restarts_under_it() {
     }
     let mut args = vec!["--out", &out_s, "--metrics-port", &port_s];
     args.extend(NO_MODELS);
-    let mut w = Watcher::start(
-        &url(&server, "INBOX"),
-        &Login::new(&server),
-        &args,
-        dir.path(),
-    );
+    let login = Login::new(&server);
+    let mut w = Watcher::start(&url(&server, "INBOX"), &login, &args, dir.path());
     w.wait_until(Duration::from_secs(60), "3 records", || {
         records(&out).len() == 3
     });
@@ -277,12 +273,8 @@ fn imap_watch_reports_a_renumbered_folder_and_skips_what_was_done_by_hash() {
     drop(writer);
     let mut args = vec!["--out", out_s.as_str()];
     args.extend(NO_MODELS);
-    let mut w = Watcher::start(
-        &url(&server, "INBOX"),
-        &Login::new(&server),
-        &args,
-        dir.path(),
-    );
+    let login = Login::new(&server);
+    let mut w = Watcher::start(&url(&server, "INBOX"), &login, &args, dir.path());
     w.wait_until(Duration::from_secs(60), "4 records", || {
         records(&out).len() == 4
     });
