@@ -12,6 +12,7 @@ mod triage;
 
 mod email;
 mod http;
+mod imap;
 mod ingest;
 
 mod text;

@@ -15,6 +15,7 @@ mod eval;
 mod eval_summaries;
 mod generate;
 mod ingest;
+mod mailbox;
 mod models;
 mod output;
 mod parse;
@@ -24,6 +25,7 @@ mod summarize;
 mod train;
 mod triage;
 mod worker;
+mod watch;
 
 pub use common::{existing_inputs, in_unit_interval, init_tracing, ModelArgs};
 
@@ -84,6 +86,9 @@ pub enum Command {
     /// The job queue: jobs per state, depth, oldest job, lapsed leases; parked jobs.
     #[command(subcommand)]
     Queue(queue::QueueCommand),
+    /// Watch a mailbox folder (imaps://…) and triage new mail as it comes, into a store or a
+    /// JSON lines file, each message exactly once; optionally tag it and move junk.
+    Watch(watch::WatchArgs),
 }
 
 /// How a command ended, as an exit code.
@@ -137,7 +142,7 @@ impl Command {
     /// Whether this command keeps the encoder and the generator busy at the same time.
     fn runs_models_side_by_side(&self) -> bool {
         match self {
-            Command::Triage(_) | Command::Serve(_) | Command::Ingest(_) => true,
+            Command::Triage(_) | Command::Serve(_) | Command::Ingest(_) | Command::Watch(_) => true,
             // A worker without the generator runs the encoder alone: every core for it.
             Command::Worker(w) => w.summary == "abstractive",
             _ => false,
@@ -165,6 +170,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Enqueue(args) => queue::run_enqueue(args),
         Command::Worker(args) => worker::run(args),
         Command::Queue(cmd) => queue::run(cmd),
+        Command::Watch(args) => watch::run(args),
     }
 }
 

@@ -1,5 +1,6 @@
 //! `mailroom triage INPUT...`: parse, prepare, classify on every axis, summarise, and write one
 //! record per message (JSON lines by default; `--format table|csv` for people and spreadsheets).
+//! The input may also be one mailbox folder, `imaps://USER@HOST[:PORT]/FOLDER`, read once.
 
 use std::fs::File;
 use std::io::{IsTerminal, Write};
@@ -10,10 +11,11 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mailroom::pipeline::{
-    read_inputs, resume, EngineBuilder, Limits, Output, SourceOptions, DEFAULT_MAX_SIZE,
+    read_inputs, resume, EngineBuilder, Limits, Message, Output, SourceOptions, DEFAULT_MAX_SIZE,
 };
 
 use super::common::{ClassifierArgs, ModelArgs, SummaryArgs};
+use super::mailbox::{is_mailbox_url, MailboxArgs};
 use super::output::{Format, RecordWriter};
 use super::Outcome;
 
@@ -22,9 +24,12 @@ use super::Outcome;
 pub struct TriageArgs {
     #[command(flatten)]
     models: ModelArgs,
-    /// Files, folders, mbox files, Maildir folders, JSON lines files, or `-` for stdin.
+    /// Files, folders, mbox files, Maildir folders, JSON lines files, `-` for stdin, or one
+    /// mailbox folder: imaps://USER@HOST[:PORT]/FOLDER (read once; nothing is marked read).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    mailbox: MailboxArgs,
     /// Write records to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -71,12 +76,29 @@ pub struct TriageArgs {
 
 /// Run `triage`.
 pub fn run(args: TriageArgs) -> anyhow::Result<Outcome> {
-    let Some(present) = super::existing_inputs(&args.inputs) else {
-        return Ok(Outcome::Fatal);
-    };
     if args.resume && args.format != Format::Jsonl {
         anyhow::bail!("--resume works with --format jsonl only");
     }
+    // A mailbox is opened before the models load, so that a wrong password or certificate
+    // is told at once.
+    let mut folder = match args.inputs.iter().find(|p| is_mailbox_url(p)) {
+        Some(_) if args.inputs.len() > 1 => {
+            anyhow::bail!("a mailbox URL is read on its own: give it as the only input")
+        }
+        Some(url) => {
+            let url = url.to_string_lossy();
+            let cfg = args.mailbox.config(&url, args.max_size)?;
+            Some(super::mailbox::open_source(cfg)?)
+        }
+        None => None,
+    };
+    let present = match folder {
+        Some(_) => Vec::new(),
+        None => match super::existing_inputs(&args.inputs) {
+            Some(p) => p,
+            None => return Ok(Outcome::Fatal),
+        },
+    };
 
     let summary = super::default_summary(&args.summary, &args.models);
     let limits = Limits {
@@ -114,9 +136,13 @@ pub fn run(args: TriageArgs) -> anyhow::Result<Outcome> {
     };
     let mut writer = RecordWriter::new(sink, args.format, &axes)?;
 
-    let progress = progress_bar(args.progress, &present, limits);
+    let total = folder.as_ref().map(|f| u64::from(f.selection().exists));
+    let progress = progress_bar(args.progress, &present, total, limits);
     let start = Instant::now();
-    let messages = read_inputs(&present, &SourceOptions { limits });
+    let messages: Box<dyn Iterator<Item = Message> + '_> = match folder.as_mut() {
+        Some(f) => Box::new(f),
+        None => Box::new(read_inputs(&present, &SourceOptions { limits })),
+    };
     let emit = |out: &Output| {
         progress.inc(1);
         writer.write(out)
@@ -128,6 +154,7 @@ pub fn run(args: TriageArgs) -> anyhow::Result<Outcome> {
     };
     writer.finish()?;
     progress.finish_and_clear();
+    let cut_off = folder.as_mut().and_then(|f| f.take_error());
     let secs = start.elapsed().as_secs_f64().max(1e-9);
     let n = stats.triaged + stats.failed;
     eprintln!(
@@ -138,16 +165,31 @@ pub fn run(args: TriageArgs) -> anyhow::Result<Outcome> {
         stats.skipped,
         n as f64 / secs
     );
-    Ok(if stats.failed > 0 || present.len() < args.inputs.len() {
-        Outcome::SomeFailed
-    } else {
-        Outcome::Ok
-    })
+    if let Some(f) = folder {
+        f.into_mailbox().logout();
+    }
+    if let Some(e) = cut_off {
+        eprintln!("error: the read of the folder was cut off: {e:#}");
+        return Ok(Outcome::Fatal);
+    }
+    Ok(
+        if stats.failed > 0 || (total.is_none() && present.len() < args.inputs.len()) {
+            Outcome::SomeFailed
+        } else {
+            Outcome::Ok
+        },
+    )
 }
 
 /// A progress bar on stderr when it is a terminal (or when asked), counting messages; the total
-/// (and so the ETA) comes from a count of the inputs done on a background thread.
-fn progress_bar(force: bool, inputs: &[PathBuf], limits: Limits) -> ProgressBar {
+/// (and so the ETA) is `total` when known (a mailbox folder), else a count of the inputs done
+/// on a background thread.
+fn progress_bar(
+    force: bool,
+    inputs: &[PathBuf],
+    total: Option<u64>,
+    limits: Limits,
+) -> ProgressBar {
     if !(force || std::io::stderr().is_terminal()) {
         return ProgressBar::hidden();
     }
@@ -158,7 +200,9 @@ fn progress_bar(force: bool, inputs: &[PathBuf], limits: Limits) -> ProgressBar 
         )
         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
-    if !inputs.iter().any(|p| p.as_os_str() == "-") {
+    if let Some(n) = total {
+        pb.set_length(n);
+    } else if !inputs.iter().any(|p| p.as_os_str() == "-") {
         let inputs = inputs.to_vec();
         let counter = pb.clone();
         std::thread::spawn(move || {

@@ -2,12 +2,15 @@
 //! triaged and stored with its record, its raw bytes and the columns the desk's queue sorts and
 //! filters on, one transaction per batch. Running it twice adds nothing; a run killed part way
 //! loses at most the batch in hand, which the next run redoes.
+//!
+//! Messages read from a mailbox ([`Engine::ingest_at`]) also move the mailbox's position in the
+//! store, in the same transaction as their records, so that it never runs ahead of them.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 
 use crate::email::{Content, Message};
-use crate::store::{BlockingStore, Label, NewMessage};
+use crate::store::{BlockingStore, CursorUpdate, Label, NewMessage};
 use crate::text::{self, PrepareOptions};
 
 use super::conversations::ThreadKey;
@@ -40,6 +43,26 @@ struct Kept {
     source: String,
 }
 
+/// A mailbox whose messages are ingested in UID order, each with its UID as its provenance
+/// index (as the IMAP source gives them): the store's position in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxPosition {
+    /// The mailbox's key in the store.
+    pub mailbox: String,
+    /// The UIDVALIDITY the UIDs belong to.
+    pub uidvalidity: u32,
+}
+
+impl MailboxPosition {
+    fn at(&self, uid: u64) -> CursorUpdate {
+        CursorUpdate {
+            mailbox: self.mailbox.clone(),
+            uidvalidity: i64::from(self.uidvalidity),
+            last_uid: i64::try_from(uid).unwrap_or(i64::MAX),
+        }
+    }
+}
+
 impl Engine {
     /// Triage and store every message of `messages` that the store does not hold yet;
     /// `on_output` sees each output as it is stored (for a progress bar). Per-message failures
@@ -48,6 +71,23 @@ impl Engine {
         &self,
         messages: I,
         store: &BlockingStore,
+        on_output: F,
+    ) -> Result<IngestStats, PipelineError>
+    where
+        I: Iterator<Item = Message>,
+        F: FnMut(&Output),
+    {
+        self.ingest_at(messages, store, None, on_output)
+    }
+
+    /// [`Engine::ingest`] for messages read from a mailbox in UID order: each transaction also
+    /// advances `position` to the UID of its last record; the last one to the highest UID
+    /// read (messages already stored count as done). `None` is plain [`Engine::ingest`].
+    pub fn ingest_at<I, F>(
+        &self,
+        messages: I,
+        store: &BlockingStore,
+        position: Option<&MailboxPosition>,
         mut on_output: F,
     ) -> Result<IngestStats, PipelineError>
     where
@@ -56,9 +96,12 @@ impl Engine {
     {
         let mut stats = IngestStats::default();
         let existed = Cell::new(0usize);
+        let highest_read = Cell::new(0u64);
         let kept: RefCell<HashMap<String, Kept>> = RefCell::new(HashMap::new());
         let mut seen: HashSet<String> = HashSet::new();
         let fresh = messages.filter(|m| {
+            let index = m.provenance.index.unwrap_or(0);
+            highest_read.set(highest_read.get().max(index));
             let Some(sha) = input_sha256(m) else {
                 return true; // unreadable: it gets an error record
             };
@@ -87,27 +130,44 @@ impl Engine {
                 Output::Error(_) => stats.failed += 1,
             }
             if batch.len() >= INGEST_BATCH {
-                flush(store, &mut batch)?;
+                let at = position.map(|p| p.at(out_index(out)));
+                flush(store, &mut batch, at.as_ref())?;
             }
             on_output(out);
             Ok(())
         })?;
-        flush(store, &mut batch)?;
+        let at = position
+            .filter(|_| highest_read.get() > 0)
+            .map(|p| p.at(highest_read.get()));
+        flush(store, &mut batch, at.as_ref())?;
         stats.existed = existed.get();
         Ok(stats)
     }
 }
 
-/// Commit a batch of rows in one transaction.
-fn flush(store: &BlockingStore, batch: &mut Vec<NewMessage>) -> std::io::Result<()> {
-    if batch.is_empty() {
+/// Commit a batch of rows, and the position when given, in one transaction.
+fn flush(
+    store: &BlockingStore,
+    batch: &mut Vec<NewMessage>,
+    position: Option<&CursorUpdate>,
+) -> std::io::Result<()> {
+    if batch.is_empty() && position.is_none() {
         return Ok(());
     }
     store
-        .block_on(store.store().put_batch(batch, None))
+        .block_on(store.store().put_batch(batch, position))
         .map_err(std::io::Error::other)?;
     batch.clear();
     Ok(())
+}
+
+/// The provenance index of an output's message (its UID for a mailbox).
+fn out_index(out: &Output) -> u64 {
+    let source = match out {
+        Output::Record(r) => &r.source,
+        Output::Error(e) => &e.source,
+    };
+    source.index.unwrap_or(0)
 }
 
 fn out_sha(out: &Output) -> Option<String> {
@@ -169,7 +229,11 @@ fn stored_from(out: &Output, kept: Option<Kept>) -> NewMessage {
     match out {
         Output::Record(r) => fill_from_record(&mut m, r),
         Output::Error(e) => {
-            m.sha256 = e.input_sha256.clone().unwrap_or_default();
+            // A message that could not be read has no bytes to hash: its identity is then
+            // the hash of its id, stable across runs (so storing it again adds nothing).
+            m.sha256 = e.input_sha256.clone().unwrap_or_else(|| {
+                super::record::sha256_hex(format!("mailroom:unread:{}", e.id).as_bytes())
+            });
             m.error_kind = Some(e.error.kind.clone());
             m.needs_review = true;
             m.review_reasons = vec![format!("error:{}", e.error.stage)];

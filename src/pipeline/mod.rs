@@ -11,6 +11,8 @@
 //! - [`inspect`]: the parsed and prepared message, for people (`mailroom parse`).
 //! - [`record`]: the record every message gets (or its error record).
 //! - [`worker`]: workers over the store's job queue (`enqueue`, `worker`), past one machine.
+//! - [`ingest`]: triage into the store; [`watch`]: a mailbox folder watched, its new mail
+//!   triaged into the store or a file exactly once, its answer shown in the mailbox on request.
 //!
 //! The types peers need from the layers below are re-exported here, so that a peer needs no
 //! other door.
@@ -32,6 +34,7 @@ mod stages;
 pub mod stream;
 pub mod threads;
 pub mod worker;
+pub mod watch;
 
 pub use builder::{load_taxonomy, EngineBuilder};
 pub use engine::{Engine, EngineConfig, Mode};
@@ -43,6 +46,8 @@ pub use record::{
 pub use stream::RunStats;
 
 pub use crate::classify::{AxisResult, ReviewPolicy};
+/// The mailbox client (IMAP), for the commands that read a mailbox.
+pub use crate::email::sources::imap;
 pub(crate) use crate::email::sources::scan_message_id;
 pub use crate::email::{
     read_inputs, Content, Limits, Message, Provenance, SourceKind, SourceOptions,
@@ -99,4 +104,16 @@ pub enum PipelineError {
     /// Writing the output failed.
     #[error("writing output: {0}")]
     Output(#[from] std::io::Error),
+    /// The mailbox could not be read or changed.
+    #[error(transparent)]
+    Mailbox(#[from] crate::email::sources::imap::ImapError),
+    /// A mailbox position file could not be read or written.
+    #[error(transparent)]
+    Position(#[from] crate::email::sources::imap::CursorError),
+    /// The store failed.
+    #[error(transparent)]
+    Records(#[from] crate::store::StoreError),
+    /// A watcher's settings do not fit the mailbox.
+    #[error("{0}")]
+    Watch(String),
 }

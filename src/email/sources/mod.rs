@@ -1,5 +1,5 @@
 //! Where messages come from: a single `.eml`, a folder of them (recursive), mbox (mboxo and
-//! mboxrd), Maildir (`cur/`, `new/`), JSON lines, or `-` for stdin.
+//! mboxrd), Maildir (`cur/`, `new/`), JSON lines, `-` for stdin, or an IMAP folder ([`imap`]).
 //!
 //! [`read_inputs`] streams: files are opened one at a time and mbox / JSON lines are read
 //! message by message, so a 2 GB mbox is never held in memory at once. Every message gets a
@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::{parse_with, Email, EmailError, Limits};
 
+pub mod imap;
 mod jsonl;
 mod mbox;
 
@@ -30,6 +31,8 @@ pub enum SourceKind {
     Maildir,
     /// A JSON lines file (or stream).
     Jsonl,
+    /// A message in an IMAP folder (`index` is its UID).
+    Imap,
 }
 
 /// Where a message came from, precisely enough to find it again.
