@@ -22,5 +22,5 @@ mod summarize;
 
 mod store;
 
-mod workers;
 mod desk;
+mod workers;

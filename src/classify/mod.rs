@@ -201,6 +201,9 @@ pub enum Method {
     ZeroShot,
     /// A trained head.
     Head,
+    /// The urgency evidence (a strong cue, or weak cues of two kinds) made a priority
+    /// decision urgent; the probabilities are the model's.
+    Evidence,
 }
 
 /// Label probabilities in label order, written as a JSON object.

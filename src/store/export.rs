@@ -3,9 +3,9 @@
 //!
 //! For each corrected axis, the axis entry in the record's `classification` array gets the
 //! person's label as `label` and a `corrected` object (`model_label`, `by`, `at_ms`); the
-//! probabilities stay the model's. Every line also gets a `review` object: the store id, the
-//! status, assignee, who reviewed it and when, and the corrections in order. Keys come out
-//! sorted (the record is read back as a JSON object).
+//! probabilities stay the model's. Every line also gets a `desk` object (beside the record's
+//! own `review` notes): the store id, the status, assignee, who reviewed it and when, and the
+//! corrections in order. Keys come out sorted (the record is read back as a JSON object).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -53,7 +53,7 @@ impl Store {
             let corrections = by_message.get(&id).map(Vec::as_slice).unwrap_or(&[]);
             apply_corrections(&mut record, corrections);
             record.insert(
-                "review".into(),
+                "desk".into(),
                 json!({
                     "store_id": id,
                     "sha256": col::<String>(&row, "sha256")?,

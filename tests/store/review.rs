@@ -187,12 +187,9 @@ both!(export_applies_and_marks_corrections, |db| async move {
     assert_eq!(cat["corrected"]["model_label"], "complaint");
     assert_eq!(cat["corrected"]["by"], "ben");
     assert_eq!(cat["probability"], 0.7);
-    assert_eq!(
-        lines[0]["review"]["corrections"].as_array().unwrap().len(),
-        2
-    );
+    assert_eq!(lines[0]["desk"]["corrections"].as_array().unwrap().len(), 2);
     assert_eq!(lines[0]["schema"], "mailroom.triage/1");
     assert_eq!(lines[1]["classification"][0]["label"], "feedback");
     assert!(lines[1]["classification"][0].get("corrected").is_none());
-    assert_eq!(lines[1]["review"]["status"], "answered");
+    assert_eq!(lines[1]["desk"]["status"], "answered");
 });

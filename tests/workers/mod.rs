@@ -181,8 +181,8 @@ pub fn exported(url: &str) -> HashMap<String, Value> {
     let mut by_sha = HashMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let mut r: Value = serde_json::from_str(line).unwrap();
-        let sha = r["review"]["sha256"].as_str().unwrap().to_string();
-        r.as_object_mut().unwrap().remove("review");
+        let sha = r["desk"]["sha256"].as_str().unwrap().to_string();
+        r.as_object_mut().unwrap().remove("desk");
         assert!(
             by_sha.insert(sha.clone(), r).is_none(),
             "{sha} stored twice"
@@ -191,9 +191,8 @@ pub fn exported(url: &str) -> HashMap<String, Value> {
     by_sha
 }
 
-/// Every stored record as the worker wrote it (the `records` table, not `export`, which puts
-/// the store's own `review` object over the record's `review` notes), keyed by message hash;
-/// panics on a hash stored twice.
+/// Every stored record as the worker wrote it (the `records` table, not `export`, which applies
+/// the desk's corrections), keyed by message hash; panics on a hash stored twice.
 pub fn stored_records(url: &str) -> HashMap<String, Value> {
     use sqlx::{Connection, Row};
     const Q: &str =

@@ -52,7 +52,7 @@ struct JobSource {
     id: String,
     /// [`Provenance::path`].
     path: String,
-    /// [`Provenance::kind`] (`eml`, `mbox`, `maildir`, `jsonl`).
+    /// [`Provenance::kind`] (`eml`, `mbox`, `maildir`, `jsonl`, `imap`).
     kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     index: Option<u64>,
@@ -69,6 +69,7 @@ fn kind_name(kind: SourceKind) -> &'static str {
         SourceKind::Mbox => "mbox",
         SourceKind::Maildir => "maildir",
         SourceKind::Jsonl => "jsonl",
+        SourceKind::Imap => "imap",
     }
 }
 
@@ -77,6 +78,7 @@ fn kind_of(name: &str) -> SourceKind {
         "mbox" => SourceKind::Mbox,
         "maildir" => SourceKind::Maildir,
         "jsonl" => SourceKind::Jsonl,
+        "imap" => SourceKind::Imap,
         _ => SourceKind::Eml,
     }
 }
