@@ -243,3 +243,25 @@ pub fn in_unit_interval(v: f32) -> Result<f32, String> {
         Err(format!("{v} is not in [0, 1]"))
     }
 }
+
+/// Resolves on Ctrl-C or SIGTERM: the graceful-shutdown signal of `serve` and `desk`.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -303,32 +303,11 @@ async fn serve(url: &str, args: ServeDesk) -> anyhow::Result<Outcome> {
     };
     let app = desk::app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(super::common::shutdown_signal())
         .await
         .context("serving the desk")?;
     purger.abort();
     store.close().await;
     eprintln!("mailroom: desk stopped");
     Ok(Outcome::Ok)
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }

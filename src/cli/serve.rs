@@ -240,27 +240,6 @@ fn load_service(models: &ModelArgs, s: &Settings) -> anyhow::Result<EngineServic
     Ok(EngineService::new(triage))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-}
-
 /// Run `serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let settings = match args.resolve() {
@@ -326,7 +305,7 @@ async fn serve(models: ModelArgs, settings: Settings) -> anyhow::Result<Outcome>
         let load_failed = Arc::clone(&load_failed);
         async move {
             tokio::select! {
-                _ = shutdown_signal() => {
+                _ = super::common::shutdown_signal() => {
                     eprintln!("mailroom: shutting down; finishing requests in flight");
                 }
                 Ok(e) = failed_rx => {
