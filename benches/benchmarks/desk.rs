@@ -17,10 +17,8 @@ use mailroom::desk::{self, DeskConfig, DeskState};
 use mailroom::store::{Assignee, QueueQuery, Role, Status, Store};
 use tower::ServiceExt;
 
-use super::store::{corpus, fill};
+use super::store::{corpus, fill, pg_server};
 
-#[path = "../../tests/store/pg_server.rs"]
-mod pg_server;
 
 /// Timed runs per query shape for the percentiles.
 const RUNS: usize = 200;

@@ -17,7 +17,7 @@ use criterion::Criterion;
 use mailroom::store::{Assignee, Label, NewMessage, QueueQuery, Status, Store};
 
 #[path = "../../tests/store/pg_server.rs"]
-mod pg_server;
+pub mod pg_server;
 
 /// Stored messages.
 const MESSAGES: usize = 10_000;

@@ -53,9 +53,14 @@ struct ServeDesk {
     /// Port to listen on (default 8081; 0 picks a free port, printed on stderr).
     #[arg(long, env = "MAILROOM_DESK_PORT")]
     port: Option<u16>,
-    /// Summary method for messages given to the desk's API.
-    #[arg(long, default_value = "abstractive", value_parser = ["abstractive", "extractive", "lead", "none"])]
+    /// Summary method for messages given to the desk's API: extractive (the default, as for
+    /// `ingest`), abstractive (the generator), lead, or none.
+    #[arg(long, default_value = "extractive", value_parser = ["abstractive", "extractive", "lead", "none"])]
     summary: String,
+    /// Do not triage messages given to the desk's API here: queue them in the store's job
+    /// queue for `mailroom worker`s (202 with the job); no model is loaded.
+    #[arg(long)]
+    queue: bool,
     /// Minutes a session may sit unused before it ends.
     #[arg(long, default_value_t = 30)]
     idle_minutes: u64,
@@ -272,6 +277,7 @@ async fn serve(url: &str, args: ServeDesk) -> anyhow::Result<Outcome> {
     }
     let config = DeskConfig {
         session_idle: Duration::from_secs(args.idle_minutes.max(1) * 60),
+        queue: args.queue,
         ..DeskConfig::default()
     };
     let state = DeskState::new(store.clone(), config);
@@ -288,7 +294,9 @@ async fn serve(url: &str, args: ServeDesk) -> anyhow::Result<Outcome> {
     }
     // Tests and scripts wait for this line to learn the port.
     eprintln!("mailroom: desk on http://{local}");
-    load_engine(state.clone(), &args).context("starting the model thread")?;
+    if !args.queue {
+        load_engine(state.clone(), &args).context("starting the model thread")?;
+    }
     let purger = {
         let state = state.clone();
         tokio::spawn(async move {

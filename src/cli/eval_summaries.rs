@@ -89,13 +89,14 @@ pub fn run(args: EvalSummariesArgs) -> anyhow::Result<Outcome> {
                 "options": engine.summarizer().options(),
                 "seconds": report.seconds,
                 "systems": reports,
+                "references": report.references,
             }),
         )?;
         writeln!(out)?;
     } else {
         writeln!(
             out,
-            "{} items from {}\n{:<44} {:>6} {:>6} {:>6} | {:>6} {:>6} {:>6} | {:>6} {:>7} {:>7} {:>6}",
+            "{} items from {}\n{:<44} {:>6} {:>6} {:>6} | {:>6} {:>6} {:>6} | {:>6} {:>6} {:>7} {:>7} {:>7} {:>6}",
             report.items,
             args.data.display(),
             "system (ROUGE F1 x100: max | mean over refs)",
@@ -106,6 +107,8 @@ pub fn run(args: EvalSummariesArgs) -> anyhow::Result<Outcome> {
             "R2",
             "RL",
             "words",
+            "median",
+            "clause",
             "unfaith",
             "fallbk",
             "s/msg"
@@ -114,7 +117,7 @@ pub fn run(args: EvalSummariesArgs) -> anyhow::Result<Outcome> {
             let pct = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v));
             writeln!(
                 out,
-                "{:<44} {:>6.1} {:>6.1} {:>6.1} | {:>6.1} {:>6.1} {:>6.1} | {:>6.1} {:>7} {:>7} {:>6.2}",
+                "{:<44} {:>6.1} {:>6.1} {:>6.1} | {:>6.1} {:>6.1} {:>6.1} | {:>6.1} {:>6.1} {:>6.1}% {:>7} {:>7} {:>6.2}",
                 r.system,
                 r.rouge_max[0],
                 r.rouge_max[1],
@@ -123,11 +126,24 @@ pub fn run(args: EvalSummariesArgs) -> anyhow::Result<Outcome> {
                 r.rouge_mean[1],
                 r.rouge_mean[2],
                 r.mean_words,
+                r.median_words,
+                100.0 * r.clause_share,
                 pct(r.faithfulness_failure_rate),
                 pct(r.fallback_rate),
                 r.seconds_per_message
             )?;
         }
+    }
+    if !args.json {
+        let r = &report.references;
+        writeln!(
+            out,
+            "references: {} summaries, {:.1} words (median {:.1}), {:.1}% read as a clause",
+            r.n,
+            r.mean_words,
+            r.median_words,
+            100.0 * r.clause_share
+        )?;
     }
     Ok(Outcome::Ok)
 }

@@ -57,6 +57,10 @@ pub struct IngestArgs {
     /// Show a progress bar on stderr even when it is not a terminal.
     #[arg(long)]
     progress: bool,
+    /// Do not triage here: put the messages in the store's job queue for `mailroom worker`s
+    /// (the same as `mailroom enqueue`); no model is loaded.
+    #[arg(long)]
+    queue: bool,
 }
 
 /// Run `ingest`.
@@ -65,6 +69,19 @@ pub fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Fatal);
     };
     let store = args.store.open()?;
+    if args.queue {
+        let failed = super::queue::queue_inputs(
+            &store,
+            &present,
+            args.max_size,
+            mailroom::store::DEFAULT_MAX_ATTEMPTS,
+        )?;
+        return Ok(if failed || present.len() < args.inputs.len() {
+            Outcome::SomeFailed
+        } else {
+            Outcome::Ok
+        });
+    }
     let limits = Limits {
         max_size: args.max_size,
         ..Limits::default()

@@ -9,7 +9,7 @@ use std::time::Instant;
 use clap::{Args, Subcommand};
 use mailroom::pipeline::worker::{enqueue, EnqueueOptions};
 use mailroom::pipeline::{read_inputs, Limits, SourceOptions, DEFAULT_MAX_SIZE};
-use mailroom::store::{JobCounts, DEFAULT_MAX_ATTEMPTS};
+use mailroom::store::{BlockingStore, JobCounts, DEFAULT_MAX_ATTEMPTS};
 use serde_json::{json, Value};
 
 use super::ingest::StoreArgs;
@@ -37,17 +37,33 @@ pub fn run_enqueue(args: EnqueueArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Fatal);
     };
     let store = args.store.open()?;
+    let failed = queue_inputs(&store, &present, args.max_size, args.max_attempts)?;
+    Ok(if failed || present.len() < args.inputs.len() {
+        Outcome::SomeFailed
+    } else {
+        Outcome::Ok
+    })
+}
+
+/// Queue the messages of `inputs` (also `ingest --queue`), say what was done on stderr;
+/// whether some could not be read.
+pub fn queue_inputs(
+    store: &BlockingStore,
+    inputs: &[PathBuf],
+    max_size: usize,
+    max_attempts: u32,
+) -> anyhow::Result<bool> {
     let limits = Limits {
-        max_size: args.max_size,
+        max_size,
         ..Limits::default()
     };
     let start = Instant::now();
-    let messages = read_inputs(&present, &SourceOptions { limits });
+    let messages = read_inputs(inputs, &SourceOptions { limits });
     let opts = EnqueueOptions {
-        max_attempts: args.max_attempts,
+        max_attempts,
         ..EnqueueOptions::default()
     };
-    let stats = enqueue(messages, &store, &opts)?;
+    let stats = enqueue(messages, store, &opts)?;
     eprintln!(
         "queued {} messages ({} already queued, {} already stored, {} unreadable) in {:.1} s",
         stats.queued,
@@ -56,13 +72,7 @@ pub fn run_enqueue(args: EnqueueArgs) -> anyhow::Result<Outcome> {
         stats.unreadable,
         start.elapsed().as_secs_f64()
     );
-    Ok(
-        if stats.unreadable > 0 || present.len() < args.inputs.len() {
-            Outcome::SomeFailed
-        } else {
-            Outcome::Ok
-        },
-    )
+    Ok(stats.unreadable > 0)
 }
 
 /// `queue` subcommands.

@@ -36,6 +36,11 @@ pub struct WatchArgs {
         conflicts_with = "out"
     )]
     store: Option<String>,
+    /// Do not triage here: queue each new message in the store's job queue for `mailroom
+    /// worker`s (the position moves with the jobs, in one transaction). Loads no model; needs
+    /// --store; keywords and the junk move need records, so they cannot be asked for too.
+    #[arg(long, requires = "store", conflicts_with_all = ["flag_keywords", "move_junk"])]
+    queue: bool,
     /// Append the records to FILE as JSON lines; the position is kept in
     /// FILE.imap-cursor.json.
     #[arg(long, short, value_name = "FILE")]
@@ -85,6 +90,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<Outcome> {
         None => None,
     };
     let sink = match (&store, &args.out) {
+        (Some(s), _) if args.queue => Sink::Queue(s),
         (Some(s), _) => Sink::Store(s),
         (None, Some(path)) => Sink::File(path),
         (None, None) => anyhow::bail!("give --store URL or --out FILE"),
@@ -101,15 +107,19 @@ pub fn run(args: WatchArgs) -> anyhow::Result<Outcome> {
     // The mailbox first: a wrong password, certificate or folder is told before the models
     // load.
     let watch = Watch::open(config, sink, &opts)?;
-    let limits = Limits {
-        max_size: args.max_size,
-        ..Limits::default()
+    let engine = if args.queue {
+        None
+    } else {
+        let limits = Limits {
+            max_size: args.max_size,
+            ..Limits::default()
+        };
+        let builder = EngineBuilder::new(args.models.spec())
+            .summary(super::method_or_none(&args.summary))
+            .summary_options(args.summary_options.options())
+            .limits(limits);
+        Some(args.classifier.apply(builder).build()?)
     };
-    let builder = EngineBuilder::new(args.models.spec())
-        .summary(super::method_or_none(&args.summary))
-        .summary_options(args.summary_options.options())
-        .limits(limits);
-    let engine = args.classifier.apply(builder).build()?;
     stop_on_signals(Arc::clone(&opts.stop))?;
     if let Some(port) = args.metrics_port {
         serve_metrics(port, Arc::clone(&opts.stats))?;
@@ -128,11 +138,15 @@ pub fn run(args: WatchArgs) -> anyhow::Result<Outcome> {
     };
     eprintln!("watching {folder} ({how})");
     let start = Instant::now();
-    let counts = watch.run(&engine)?;
+    let counts = match &engine {
+        Some(engine) => watch.run(engine)?,
+        None => watch.run_queued()?,
+    };
     eprintln!(
-        "stopped after {:.0} s: {} triaged, {} failed, {} skipped as done, {} reconnects",
+        "stopped after {:.0} s: {} triaged, {} queued, {} failed, {} skipped as done, {} reconnects",
         start.elapsed().as_secs_f64(),
         counts.triaged,
+        counts.queued,
         counts.failed,
         counts.skipped,
         counts.reconnects
@@ -219,9 +233,9 @@ fn status_lines(every: Duration, stats: Arc<WatchStats>, stop: Arc<AtomicBool>) 
             next += every;
             let c = stats.counts();
             eprintln!(
-                "watch: {} seen, {} triaged, {} failed, {} skipped, {} keyworded, {} moved, \
+                "watch: {} seen, {} triaged, {} queued, {} failed, {} skipped, {} keyworded, {} moved, \
                  lag {}, {} reconnects",
-                c.seen, c.triaged, c.failed, c.skipped, c.keyworded, c.moved, c.lag, c.reconnects
+                c.seen, c.triaged, c.queued, c.failed, c.skipped, c.keyworded, c.moved, c.lag, c.reconnects
             );
         }
     });

@@ -125,27 +125,36 @@ pub async fn status(
 }
 
 /// `POST /api/messages`: a raw RFC 822 message, triaged and stored; 201 when new, 200 when it
-/// was already stored.
+/// was already stored; 202 with its job when the desk queues for workers (`--queue`).
 pub async fn add_message(
     State(state): State<DeskState>,
     ApiUser(_): ApiUser,
     raw: Bytes,
 ) -> Result<Response, Api> {
-    let taken = intake::take(&state, raw.to_vec()).await?;
+    let (id, added) = match intake::take(&state, raw.to_vec()).await? {
+        intake::Taken::Stored { id, added } => (id, added),
+        intake::Taken::Queued { job, added } => {
+            return Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({"job": job, "added": added})),
+            )
+                .into_response())
+        }
+    };
     let item = state
         .store()
-        .message(taken.id)
+        .message(id)
         .await?
         .map(|m| m.item)
         .ok_or(Fail::NotFound)?;
-    let code = if taken.added {
+    let code = if added {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
     Ok((
         code,
-        Json(json!({"id": taken.id, "added": taken.added, "message": item})),
+        Json(json!({"id": id, "added": added, "message": item})),
     )
         .into_response())
 }

@@ -74,6 +74,8 @@ pub struct DeskConfig {
     pub page_size: u64,
     /// Days of daily volume on the overview.
     pub overview_days: u32,
+    /// `POST /api/messages` queues messages for workers instead of triaging them (no engine).
+    pub queue: bool,
 }
 
 impl Default for DeskConfig {
@@ -85,6 +87,7 @@ impl Default for DeskConfig {
             max_body_bytes: 4 * 1024 * 1024,
             page_size: 50,
             overview_days: 30,
+            queue: false,
         }
     }
 }

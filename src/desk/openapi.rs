@@ -133,6 +133,7 @@ pub fn document(config: &DeskConfig) -> Value {
                 "responses": guarded(json!({
                     "201": ok("Stored.", json!({"$ref": "#/components/schemas/Added"})),
                     "200": ok("Already stored; nothing changed.", json!({"$ref": "#/components/schemas/Added"})),
+                    "202": ok("Queued for the workers (a desk started with --queue); `added` is false when it was queued before.", json!({"$ref": "#/components/schemas/Queued"})),
                     "413": {"description": "The body is larger than the desk's cap."},
                     "422": error("An empty message."),
                     "503": error("The models are still loading (Retry-After) or could not be loaded.")
@@ -251,6 +252,9 @@ pub fn document(config: &DeskConfig) -> Value {
                 "Added": {"type": "object", "required": ["id", "added"], "properties": {
                     "id": {"type": "integer"}, "added": {"type": "boolean"},
                     "message": {"$ref": "#/components/schemas/QueueItem"}
+                }},
+                "Queued": {"type": "object", "required": ["job", "added"], "properties": {
+                    "job": {"type": "integer"}, "added": {"type": "boolean"}
                 }}
             }
         }

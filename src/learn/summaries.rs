@@ -1,5 +1,6 @@
 //! `eval summaries`: ROUGE-1/2/L F1 (max and mean over the references), faithfulness failure
-//! rate, fallback rate, mean length and seconds per message for the engine's method and style,
+//! rate, fallback rate, length in words, the share that reads as a clause (readability) and
+//! seconds per message for the engine's method and style,
 //! next to baselines scored the same way: the first sentence of the raw body, the first
 //! sentence of the cleaned body (greeting, quotes and signature dropped), the first 8 words, the
 //! subject line, and for threads the first 120 words of the raw and of the cleaned text.
@@ -11,6 +12,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::pipeline::Engine;
+use crate::summarize::readability::readability;
 use crate::summarize::{rouge, sentences};
 
 use super::corpus::summaries::Item;
@@ -29,6 +31,11 @@ pub struct SystemReport {
     pub rouge_mean: [f64; 3],
     /// Mean words per summary.
     pub mean_words: f64,
+    /// Median words per summary.
+    pub median_words: f64,
+    /// Share of summaries that read as a clause with a finite verb (see
+    /// [`crate::summarize::readability`]), not telegraphese.
+    pub clause_share: f64,
     /// Share of summaries failing the faithfulness check (before any fallback).
     pub faithfulness_failure_rate: Option<f64>,
     /// Share of summaries shown with `needs_review` set.
@@ -46,7 +53,8 @@ struct Acc {
     n: usize,
     max: [f64; 3],
     mean: [f64; 3],
-    words: usize,
+    words: Vec<usize>,
+    clauses: usize,
     unfaithful: usize,
     flagged: usize,
     fallback: usize,
@@ -62,7 +70,9 @@ impl Acc {
             self.max[i] += s.max[i];
             self.mean[i] += s.mean[i];
         }
-        self.words += text.split_whitespace().count();
+        let r = readability(text);
+        self.words.push(r.words);
+        self.clauses += usize::from(r.clause);
         s
     }
 
@@ -74,7 +84,9 @@ impl Acc {
             n: self.n,
             rouge_max: self.max.map(|x| 100.0 * x / n),
             rouge_mean: self.mean.map(|x| 100.0 * x / n),
-            mean_words: self.words as f64 / n,
+            mean_words: self.words.iter().sum::<usize>() as f64 / n,
+            median_words: median(&self.words),
+            clause_share: self.clauses as f64 / n,
             faithfulness_failure_rate: rate(self.unfaithful),
             flagged_rate: rate(self.flagged),
             fallback_rate: rate(self.fallback),
@@ -137,6 +149,44 @@ impl Baselines {
     }
 }
 
+fn median(values: &[usize]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_unstable();
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2] as f64,
+        n => (v[n / 2 - 1] + v[n / 2]) as f64 / 2.0,
+    }
+}
+
+/// How the reference summaries themselves read (the same readability check).
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ReferenceReadability {
+    /// Reference summaries scored.
+    pub n: usize,
+    /// Mean words per reference.
+    pub mean_words: f64,
+    /// Median words per reference.
+    pub median_words: f64,
+    /// Share that read as a clause.
+    pub clause_share: f64,
+}
+
+fn reference_readability(items: &[Item]) -> ReferenceReadability {
+    let scored: Vec<_> = items
+        .iter()
+        .flat_map(|i| i.references.iter().map(|r| readability(r)))
+        .collect();
+    let n = scored.len().max(1) as f64;
+    let words: Vec<usize> = scored.iter().map(|r| r.words).collect();
+    ReferenceReadability {
+        n: scored.len(),
+        mean_words: words.iter().sum::<usize>() as f64 / n,
+        median_words: median(&words),
+        clause_share: scored.iter().filter(|r| r.clause).count() as f64 / n,
+    }
+}
+
 fn first_words(text: &str, n: usize) -> String {
     text.split_whitespace()
         .take(n)
@@ -164,6 +214,8 @@ pub struct SummariesReport {
     pub seconds: f64,
     /// The system, then the baselines.
     pub systems: Vec<SystemReport>,
+    /// How the references read.
+    pub references: ReferenceReadability,
 }
 
 /// Summarise every item with `engine` and score it and the baselines against the references.
@@ -233,5 +285,6 @@ pub fn evaluate(
         items: items.len(),
         seconds: started.elapsed().as_secs_f64(),
         systems,
+        references: reference_readability(items),
     })
 }

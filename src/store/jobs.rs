@@ -15,6 +15,7 @@ use sqlx::any::AnyRow;
 use sqlx::postgres::PgListener;
 use tokio::sync::Notify;
 
+use super::cursors::{advance_cursor, CursorUpdate};
 use super::error::{query, StoreError, StoreResult};
 use super::messages::{NewMessage, Put};
 use super::types::{col, millis, MessageId};
@@ -148,6 +149,17 @@ const JOB_COLUMNS: &str = "id, sha256, source, payload, state, attempts, max_att
 impl Store {
     /// Queue messages, one job per hash, skipping messages already stored; wakes idle workers.
     pub async fn enqueue(&self, jobs: &[NewJob]) -> StoreResult<Vec<Enqueued>> {
+        self.enqueue_at(jobs, None).await
+    }
+
+    /// [`Store::enqueue`], moving a mailbox's position in the same transaction (a mailbox
+    /// watcher that leaves the triage to workers): the jobs and the position are saved together
+    /// or not at all.
+    pub async fn enqueue_at(
+        &self,
+        jobs: &[NewJob],
+        cursor: Option<&CursorUpdate>,
+    ) -> StoreResult<Vec<Enqueued>> {
         let mut tx = self.write_tx().await?;
         let mut out = Vec::with_capacity(jobs.len());
         let insert = self.sql(
@@ -193,6 +205,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(query("notify workers"))?;
+        }
+        if let Some(c) = cursor {
+            advance_cursor(self, &mut tx, c).await?;
         }
         tx.commit().await.map_err(query("commit enqueue"))?;
         if any_new {

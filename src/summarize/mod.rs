@@ -25,6 +25,7 @@ pub mod facts;
 pub mod faithful;
 mod long;
 mod porter;
+pub mod readability;
 pub mod rouge;
 mod select;
 pub mod sentences;

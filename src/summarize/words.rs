@@ -55,6 +55,13 @@ word_list!(
     "months.txt"
 );
 
+word_list!(
+    /// Finite verb forms and auxiliaries common in mail and its summaries: the readability
+    /// check's sign that a summary is a clause, not a list of nouns.
+    verbs,
+    "verbs.txt"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -262,6 +262,56 @@ both!(messages_wait_for_the_engine, |pg| async move {
     assert_eq!(a.json()["error"]["code"], "engine_unavailable");
 });
 
+both!(queued_messages_wait_for_the_workers, |pg| async move {
+    // A desk started with --queue triages nothing and needs no engine: the message becomes a
+    // job (202), once however often it is sent; a stored message is still answered as stored.
+    let l = Local::with(
+        pg,
+        mailroom::desk::DeskConfig {
+            queue: true,
+            ..mailroom::desk::DeskConfig::default()
+        },
+    )
+    .await;
+    let ann = l.login("ann").await;
+    let req = |raw: Vec<u8>| {
+        Request::post("/api/messages")
+            .header(header::HOST, "desk.test")
+            .header(header::COOKIE, &ann.cookie)
+            .header("x-csrf-token", &ann.csrf)
+            .header(header::CONTENT_TYPE, "message/rfc822")
+            .body(Body::from(raw))
+            .unwrap()
+    };
+    let raw = b"From: a@example.org\r\nSubject: Hello\r\n\r\nPlease call me.\r\n".to_vec();
+    let a = l.send(req(raw.clone())).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
+    assert_eq!(a.json()["added"], true);
+    let job = a.json()["job"].as_i64().expect("the job's id");
+    let again = l.send(req(raw)).await;
+    assert_eq!(again.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        (
+            again.json()["job"].as_i64(),
+            again.json()["added"].as_bool()
+        ),
+        (Some(job), Some(false))
+    );
+    let counts = l.store.job_counts().await.unwrap();
+    assert_eq!((counts.queued, counts.claimed), (1, 0), "{counts:?}");
+    assert_eq!(
+        l.store.count().await.unwrap(),
+        0,
+        "nothing stored until a worker triages it"
+    );
+    let stored = message(1, Msg::default());
+    let id = l.store.put(&stored).await.unwrap().id();
+    let a = l.send(req(stored.raw.clone().unwrap())).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(a.json()["id"], id.0);
+    assert_eq!(l.store.job_counts().await.unwrap().queued, 1);
+});
+
 both!(
     openapi_lists_the_contract_and_every_route_answers,
     |pg| async move {

@@ -71,6 +71,30 @@ fn fold(s: &str) -> String {
         .to_lowercase()
 }
 
+/// The page needs no sideways scrolling in the test's 1366-pixel-wide window (a laptop screen):
+/// every column of the queue, the last one included, is on screen.
+async fn fits_the_window(c: &Client, page: &str) {
+    let v = c
+        .execute(
+            "const cells = Array.from(document.querySelectorAll('table.queue th'));\
+             return {width: document.documentElement.clientWidth, \
+             scroll: document.documentElement.scrollWidth, \
+             right: Math.max(...cells.map(th => th.getBoundingClientRect().right))};",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (width, scroll, right) = (
+        v["width"].as_f64().unwrap(),
+        v["scroll"].as_f64().unwrap(),
+        v["right"].as_f64().unwrap(),
+    );
+    assert!(
+        scroll <= width + 1.0 && right <= width + 1.0,
+        "{page}: wider than the window ({width} px): scroll width {scroll}, last column ends at {right}"
+    );
+}
+
 /// No alert is open, the only script is the desk's own, and nothing the message held became
 /// an element.
 async fn nothing_ran(c: &Client, page: &str) {
@@ -251,6 +275,7 @@ async fn steps(
     assert_eq!(ids, stored, "the page shows the store's queue");
     assert!(shown[0].1, "the inbox has urgent mail and it comes first");
     assert_eq!(count(c, "#queue-title").await, 1, "the queue's heading");
+    fits_the_window(c, "queue").await;
     shot("queue").await;
     nothing_ran(c, "queue").await;
 
@@ -412,7 +437,7 @@ async fn steps(
         || async move { path(c).await == "/overview" },
     )
     .await;
-    assert_eq!(count(c, "svg#per-day rect").await > 0, true);
+    assert!(count(c, "svg#per-day rect").await > 0, "the per-day chart has bars");
     let changes = text(c, "#changes").await;
     assert!(changes.contains("category"), "{changes}");
     shot("overview").await;

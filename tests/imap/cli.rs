@@ -209,6 +209,21 @@ pub fn store_count(db: &Path) -> i64 {
     }
 }
 
+/// How many jobs a SQLite store's queue holds, in any state.
+pub fn job_count(db: &Path) -> i64 {
+    if !db.exists() {
+        return 0;
+    }
+    let url = format!("sqlite:{}", db.display());
+    match mailroom::store::BlockingStore::open(&url) {
+        Ok(s) => s
+            .block_on(s.store().job_counts())
+            .map(|c| c.queued + c.claimed + c.done + c.failed)
+            .unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
 /// `GET /metrics` on 127.0.0.1:`port`: each sample's value by name.
 pub fn metrics(port: u16) -> HashMap<String, f64> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("the metrics port answers");

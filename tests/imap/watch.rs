@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use mailroom::email::sources::imap::{sha256_hex, Cursor, Mailbox};
 
 use super::cli::{
-    by_hash, free_port, metrics, records, store_count, store_records, url, Login, Watcher,
+    by_hash, free_port, job_count, mailroom, metrics, records, store_count, store_records, url,
+    Login, Watcher,
 };
 use super::read::corpus;
 use super::{note, Dovecot};
@@ -137,6 +138,8 @@ fn imap_watch_triages_new_mail_within_seconds_and_stops_on_sigterm() {
 enum Into {
     File,
     Store,
+    /// The store's job queue (`--queue`), triaged afterwards by a worker.
+    Queue,
 }
 
 fn killed_mid_batch_then_restarted(into: Into) {
@@ -164,10 +167,12 @@ fn killed_mid_batch_then_restarted(into: Into) {
     let sink: Vec<String> = match into {
         Into::File => vec!["--out".into(), out.display().to_string()],
         Into::Store => vec!["--store".into(), store.clone()],
+        Into::Queue => vec!["--store".into(), store.clone(), "--queue".into()],
     };
     let count = || match into {
         Into::File => records(&out).len(),
         Into::Store => store_count(&db) as usize,
+        Into::Queue => job_count(&db) as usize,
     };
     let mut args: Vec<&str> = sink.iter().map(String::as_str).collect();
     args.extend(CLASSIFY);
@@ -175,10 +180,16 @@ fn killed_mid_batch_then_restarted(into: Into) {
     let inbox = url(&server, "INBOX");
 
     let mut w = Watcher::start(&inbox, &login, &args, dir.path());
-    w.wait_until(Duration::from_secs(180), "20 records", || count() >= 20);
+    // Queueing loads no model and is quick: kill it as soon as the first jobs are in.
+    let before_kill = if matches!(into, Into::Queue) { 1 } else { 20 };
+    w.wait_until(Duration::from_secs(180), "the first records", || {
+        count() >= before_kill
+    });
     w.kill();
     let at_kill = count();
-    assert!(at_kill < first.len(), "the kill came after the last record");
+    if !matches!(into, Into::Queue) {
+        assert!(at_kill < first.len(), "the kill came after the last record");
+    }
     // Mail goes on arriving while the watcher is down.
     for raw in later {
         writer.append("INBOX", raw, "").unwrap();
@@ -190,9 +201,28 @@ fn killed_mid_batch_then_restarted(into: Into) {
     });
     let (status, err) = w.terminate(Duration::from_secs(60));
     assert!(status.success(), "{err}");
+    if let Into::Queue = into {
+        assert_eq!(store_count(&db), 0, "the watcher triaged nothing itself");
+        assert!(
+            err.contains(&format!("{} queued", mail.len() - at_kill)),
+            "{err}"
+        );
+        let worker = mailroom(
+            &["worker", "--store", &store, "--exit-when-idle"]
+                .iter()
+                .chain(CLASSIFY)
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
+        );
+        assert!(
+            worker.status.success(),
+            "{}",
+            String::from_utf8_lossy(&worker.stderr)
+        );
+    }
     let all = match into {
         Into::File => records(&out),
-        Into::Store => store_records(&store),
+        Into::Store | Into::Queue => store_records(&store),
     };
     let n = by_hash(&all);
     let want: HashSet<String> = mail.iter().map(|r| sha256_hex(r)).collect();
@@ -216,6 +246,11 @@ fn imap_watch_into_a_file_killed_mid_batch_then_restarted_writes_each_message_on
 #[test]
 fn imap_watch_into_the_store_killed_mid_batch_then_restarted_stores_each_message_once() {
     killed_mid_batch_then_restarted(Into::Store);
+}
+
+#[test]
+fn imap_watch_into_the_job_queue_killed_mid_batch_then_restarted_queues_each_message_once() {
+    killed_mid_batch_then_restarted(Into::Queue);
 }
 
 #[test]

@@ -87,3 +87,32 @@ fn a_refused_message_is_parked_with_its_error_record_and_the_rest_stored_once() 
     assert_eq!(form["source"]["kind"], "jsonl");
     assert!(enqueue().contains("queued 0 messages (0 already queued, 7 already stored"));
 }
+
+#[test]
+fn ingest_with_queue_leaves_the_triage_to_the_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = root().join("examples/inbox");
+    let url = format!("sqlite:{}", dir.path().join("q.db").display());
+    let ingest = || {
+        let out = mailroom_ok(&[
+            "ingest",
+            "--queue",
+            inbox.to_str().unwrap(),
+            "--store",
+            &url,
+        ]);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let first = ingest();
+    assert!(first.contains("queued 20 messages"), "{first}");
+    assert!(!first.contains("stored"), "nothing triaged here: {first}");
+    assert!(ingest().contains("queued 0 messages (20 already queued"));
+    assert_eq!(status(&url)["queued"].as_i64(), Some(20));
+    assert!(stored_records(&url).is_empty());
+
+    let args = ["--summary", "none", "--exit-when-idle"];
+    let mut w = WorkerProc::start(dir.path(), &url, "solo", &args);
+    assert!(w.wait(Duration::from_secs(300)).success(), "{}", w.log());
+    let triage = triaged(&[&inbox], &["--summary", "none"]);
+    assert_same_records(&stored_records(&url), &triage);
+}

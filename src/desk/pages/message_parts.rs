@@ -48,7 +48,20 @@ fn hidden(user: &SessionUser, back: &str) -> Markup {
 /// correction buttons.
 pub fn decisions(v: &View, user: &SessionUser, back: &str) -> Markup {
     let id = v.msg.item.id;
+    // Axes of their own get the spare keys in order.
     let mut others = 0;
+    let keys: Vec<Option<&str>> = v
+        .record
+        .axes
+        .iter()
+        .map(|axis| {
+            let key = axis_key(&axis.axis, others);
+            if !matches!(axis.axis.as_str(), "category" | "priority" | "junk") {
+                others += 1;
+            }
+            key
+        })
+        .collect();
     html! {
         section.card #decisions aria-labelledby="decisions-title" {
             h2 #decisions-title { "Decisions" }
@@ -56,9 +69,7 @@ pub fn decisions(v: &View, user: &SessionUser, back: &str) -> Markup {
             @if !v.record.review.is_empty() {
                 p { span.badge.review { "REVIEW" } " " (v.record.review.join("; ")) }
             }
-            @for axis in &v.record.axes {
-                @let key = axis_key(&axis.axis, others);
-                @let _ = { if !matches!(axis.axis.as_str(), "category" | "priority" | "junk") { others += 1; } };
+            @for (axis, key) in v.record.axes.iter().zip(keys) {
                 @let (now, by_person) = current_label(v, axis);
                 div.axis data-axis=(axis.axis) {
                     h3 { (axis.axis.replace('_', " ")) ": "

@@ -12,6 +12,8 @@ pub struct WatchStats {
     pub seen: AtomicU64,
     /// Records written.
     pub triaged: AtomicU64,
+    /// Messages queued for workers (a watch into the job queue).
+    pub queued: AtomicU64,
     /// Error records written (a message too large, unreadable, unparseable).
     pub failed: AtomicU64,
     /// Messages not triaged again: already in the output or the store.
@@ -39,6 +41,8 @@ pub struct WatchCounts {
     pub seen: u64,
     /// See [`WatchStats::triaged`].
     pub triaged: u64,
+    /// See [`WatchStats::queued`].
+    pub queued: u64,
     /// See [`WatchStats::failed`].
     pub failed: u64,
     /// See [`WatchStats::skipped`].
@@ -72,6 +76,7 @@ impl WatchStats {
         WatchCounts {
             seen: get(&self.seen),
             triaged: get(&self.triaged),
+            queued: get(&self.queued),
             failed: get(&self.failed),
             skipped: get(&self.skipped),
             keyworded: get(&self.keyworded),
@@ -87,7 +92,7 @@ impl WatchStats {
         let c = self.counts();
         let idle = self.idle.load(Ordering::Relaxed);
         let mut w = String::new();
-        let rows: [(&str, &str, &str, u64); 10] = [
+        let rows: [(&str, &str, &str, u64); 11] = [
             (
                 "mailroom_watch_messages_seen_total",
                 "counter",
@@ -99,6 +104,12 @@ impl WatchStats {
                 "counter",
                 "Records written.",
                 c.triaged,
+            ),
+            (
+                "mailroom_watch_messages_queued_total",
+                "counter",
+                "Messages queued for workers (watch --queue).",
+                c.queued,
             ),
             (
                 "mailroom_watch_messages_failed_total",

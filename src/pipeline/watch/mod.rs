@@ -167,7 +167,22 @@ impl<'a> Watch<'a> {
     }
 
     /// Triage new mail with `engine` until the stop flag is set; the counts at the end.
-    pub fn run(mut self, engine: &Engine) -> Result<WatchCounts, PipelineError> {
+    pub fn run(self, engine: &Engine) -> Result<WatchCounts, PipelineError> {
+        self.run_with(Some(engine))
+    }
+
+    /// Queue new mail for workers (a watch opened on [`Sink::Queue`]) until the stop flag is
+    /// set; the counts at the end. No model is needed.
+    pub fn run_queued(self) -> Result<WatchCounts, PipelineError> {
+        if !self.out.queues() {
+            return Err(PipelineError::Output(std::io::Error::other(
+                "only a watch into the job queue runs without an engine",
+            )));
+        }
+        self.run_with(None)
+    }
+
+    fn run_with(mut self, engine: Option<&Engine>) -> Result<WatchCounts, PipelineError> {
         let mut attempt = 0u32;
         while !self.opts.stop.load(Ordering::Relaxed) {
             let result = if self.reopen {
@@ -277,7 +292,7 @@ impl Watch<'_> {
     }
 
     /// Fetch, triage, make safe and mark one batch; `false` when there was nothing to fetch.
-    fn step(&mut self, engine: &Engine) -> Result<bool, PipelineError> {
+    fn step(&mut self, engine: Option<&Engine>) -> Result<bool, PipelineError> {
         let batch = self.opts.batch.max(1);
         let fetched = self.mailbox.fetch_since(self.fetch_from, batch)?;
         if fetched.is_empty() {
@@ -334,7 +349,7 @@ impl Watch<'_> {
     /// move the position. Returns the highest UID passed and the marks of the new records.
     fn triage(
         &mut self,
-        engine: &Engine,
+        engine: Option<&Engine>,
         entries: &mut [Entry],
     ) -> Result<(u32, HashMap<u32, Marks>), PipelineError> {
         let opts = self.opts;
@@ -376,6 +391,7 @@ impl Watch<'_> {
         }
         let stats = self.stats();
         WatchStats::add(&stats.triaged, written.triaged);
+        WatchStats::add(&stats.queued, written.queued);
         WatchStats::add(&stats.failed, written.failed);
         WatchStats::add(&stats.skipped, written.skipped);
         stats
@@ -384,6 +400,7 @@ impl Watch<'_> {
         tracing::debug!(
             through,
             triaged = written.triaged,
+            queued = written.queued,
             failed = written.failed,
             skipped = written.skipped,
             "watch: records safe"

@@ -1,6 +1,8 @@
 //! Where a watcher's records go, and where its position is kept: the store (records and
-//! position in one transaction, through [`Engine::ingest_at`]) or a JSON lines file (records
-//! written, flushed and synced, then the position saved beside it, atomically).
+//! position in one transaction, through [`Engine::ingest_at`]), the store's job queue (the
+//! messages queued for workers and the position in one transaction: the watcher triages
+//! nothing), or a JSON lines file (records written, flushed and synced, then the position saved
+//! beside it, atomically).
 //!
 //! Either way a record is never written twice: the store is idempotent by message hash; the
 //! file's ids are read back when it is opened (a torn last line is cut and redone), so
@@ -17,12 +19,13 @@ use serde_json::Value;
 
 use crate::email::sources::imap::Cursor;
 use crate::email::Message;
-use crate::store::{BlockingStore, CursorUpdate};
+use crate::store::{BlockingStore, CursorUpdate, Enqueued, DEFAULT_MAX_ATTEMPTS};
 
 use super::super::engine::Engine;
 use super::super::ingest::MailboxPosition;
 use super::super::record::Output;
 use super::super::resume::open_for_resume;
+use super::super::worker::job_for;
 use super::super::PipelineError;
 
 /// Where the records go.
@@ -30,6 +33,9 @@ use super::super::PipelineError;
 pub enum Sink<'a> {
     /// Into the store (the desk's queue), with the position in the store.
     Store(&'a BlockingStore),
+    /// Into the store's job queue, for `mailroom worker`s to triage, with the position in the
+    /// store.
+    Queue(&'a BlockingStore),
     /// JSON lines appended to this file, the position in `FILE.imap-cursor.json`.
     File(&'a Path),
 }
@@ -38,6 +44,7 @@ pub enum Sink<'a> {
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Written {
     pub triaged: u64,
+    pub queued: u64,
     pub failed: u64,
     pub skipped: u64,
 }
@@ -47,6 +54,8 @@ pub(super) enum Out<'a> {
     Store {
         store: &'a BlockingStore,
         key: String,
+        /// Queue the messages for workers instead of triaging them.
+        queue: bool,
     },
     File {
         path: PathBuf,
@@ -63,10 +72,11 @@ impl<'a> Out<'a> {
     /// the file is cut (and counted in the second value, in bytes).
     pub fn open(sink: Sink<'a>, key: &str) -> Result<(Out<'a>, u64), PipelineError> {
         Ok(match sink {
-            Sink::Store(store) => (
+            Sink::Store(store) | Sink::Queue(store) => (
                 Out::Store {
                     store,
                     key: key.to_string(),
+                    queue: matches!(sink, Sink::Queue(_)),
                 },
                 0,
             ),
@@ -116,17 +126,36 @@ impl<'a> Out<'a> {
         }
     }
 
-    /// Triage `messages` and make their records safe; the store also moves its position to
-    /// the highest UID among them, in the same transaction. `on_output` sees each output.
+    /// Whether the messages are queued for workers (no engine, no records here).
+    pub fn queues(&self) -> bool {
+        matches!(self, Out::Store { queue: true, .. })
+    }
+
+    /// Triage `messages` and make their records safe (or, for the queue, queue them); the
+    /// store also moves its position to the highest UID among them, in the same transaction.
+    /// `on_output` sees each output. Every sink but the queue needs the engine.
     pub fn write(
         &mut self,
-        engine: &Engine,
+        engine: Option<&Engine>,
         messages: impl Iterator<Item = Message>,
         cursor: &Cursor,
         mut on_output: impl FnMut(&Output),
     ) -> Result<Written, PipelineError> {
+        if let Out::Store {
+            store,
+            key,
+            queue: true,
+        } = self
+        {
+            return queue_jobs(store, key, cursor, messages);
+        }
+        let Some(engine) = engine else {
+            return Err(PipelineError::Output(std::io::Error::other(
+                "this watch writes records and was given no engine",
+            )));
+        };
         match self {
-            Out::Store { store, key } => {
+            Out::Store { store, key, .. } => {
                 let position = MailboxPosition {
                     mailbox: key.clone(),
                     uidvalidity: cursor.uidvalidity,
@@ -136,6 +165,7 @@ impl<'a> Out<'a> {
                     triaged: s.stored as u64,
                     failed: s.failed as u64,
                     skipped: s.existed as u64,
+                    ..Written::default()
                 })
             }
             Out::File { file, done, .. } => {
@@ -151,6 +181,7 @@ impl<'a> Out<'a> {
                     triaged: s.triaged as u64,
                     failed: s.failed as u64,
                     skipped: s.skipped as u64,
+                    ..Written::default()
                 })
             }
         }
@@ -161,7 +192,7 @@ impl<'a> Out<'a> {
     pub fn save(&mut self, cursor: &Cursor) -> Result<(), PipelineError> {
         match self {
             Out::File { cursor_path, .. } => Ok(cursor.save(cursor_path)?),
-            Out::Store { store, key } => {
+            Out::Store { store, key, .. } => {
                 store.block_on(store.store().set_cursor(&CursorUpdate {
                     mailbox: key.clone(),
                     uidvalidity: i64::from(cursor.uidvalidity),
@@ -176,7 +207,7 @@ impl<'a> Out<'a> {
     pub fn save_marks(&mut self, cursor: &Cursor) -> Result<(), PipelineError> {
         match self {
             Out::File { cursor_path, .. } => Ok(cursor.save(cursor_path)?),
-            Out::Store { store, key } => {
+            Out::Store { store, key, .. } => {
                 store.block_on(store.store().set_cursor(&CursorUpdate {
                     mailbox: marks_key(key),
                     uidvalidity: i64::from(cursor.uidvalidity),
@@ -231,6 +262,44 @@ impl<'a> Out<'a> {
         }
         Ok(known)
     }
+}
+
+/// Queue the readable `messages` as jobs and move the position of `key` to the highest UID
+/// among them, in one transaction. A message that cannot be read is queued anyway when it has
+/// bytes (the worker parks it with its error record); one without bytes is only counted.
+fn queue_jobs(
+    store: &BlockingStore,
+    key: &str,
+    cursor: &Cursor,
+    messages: impl Iterator<Item = Message>,
+) -> Result<Written, PipelineError> {
+    let mut jobs = Vec::new();
+    let mut written = Written::default();
+    let mut last_uid = None;
+    for m in messages {
+        let uid = m.provenance.index.and_then(|i| i64::try_from(i).ok());
+        last_uid = last_uid.max(uid);
+        match job_for(&m, DEFAULT_MAX_ATTEMPTS) {
+            Some(job) => jobs.push(job),
+            None => written.failed += 1,
+        }
+    }
+    let Some(last_uid) = last_uid else {
+        return Ok(written);
+    };
+    let position = CursorUpdate {
+        mailbox: key.to_string(),
+        uidvalidity: i64::from(cursor.uidvalidity),
+        last_uid,
+    };
+    let queued = store.block_on(store.store().enqueue_at(&jobs, Some(&position)))?;
+    for q in queued {
+        match q {
+            Enqueued::Queued(_) => written.queued += 1,
+            Enqueued::AlreadyQueued(_) | Enqueued::AlreadyStored(_) => written.skipped += 1,
+        }
+    }
+    Ok(written)
 }
 
 /// The store's key for how far the marks of the mailbox `key` are done.
