@@ -19,7 +19,6 @@ use tower::ServiceExt;
 
 use super::store::{corpus, fill, pg_server};
 
-
 /// Timed runs per query shape for the percentiles.
 const RUNS: usize = 200;
 const PASSWORD: &str = "benchmark password";

@@ -54,13 +54,28 @@ impl<'s> MigrationSource<'s> for Rendered {
 }
 
 /// Bring the schema to `up_to` (the newest when `None`).
+///
+/// SQLite has no advisory lock: two processes opening a new file at once (a desk and an ingest
+/// started together) can both read "not applied" and the second one's CREATE TABLE then fails
+/// once the first has committed. Each migration is its own transaction, so nothing is half
+/// done: the loser reads the applied versions again and carries on from there.
 pub(crate) async fn run(pool: &AnyPool, engine: Engine, up_to: Option<i64>) -> StoreResult<()> {
+    const SQLITE_ATTEMPTS: u32 = 5;
     let up_to = up_to.unwrap_or(SCHEMA_VERSION);
     let migrator = Migrator::new(Rendered { engine, up_to })
         .await
         .map_err(|source| StoreError::Migrate { source })?;
-    migrator
-        .run(pool)
-        .await
-        .map_err(|source| StoreError::Migrate { source })
+    let mut attempt = 1;
+    loop {
+        match migrator.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(e) if engine == Engine::Sqlite && attempt < SQLITE_ATTEMPTS => {
+                tracing::debug!(error = %e, attempt, "schema migration raced another process; again");
+                tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(attempt)))
+                    .await;
+                attempt += 1;
+            }
+            Err(source) => return Err(StoreError::Migrate { source }),
+        }
+    }
 }

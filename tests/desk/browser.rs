@@ -437,7 +437,10 @@ async fn steps(
         || async move { path(c).await == "/overview" },
     )
     .await;
-    assert!(count(c, "svg#per-day rect").await > 0, "the per-day chart has bars");
+    assert!(
+        count(c, "svg#per-day rect").await > 0,
+        "the per-day chart has bars"
+    );
     let changes = text(c, "#changes").await;
     assert!(changes.contains("category"), "{changes}");
     shot("overview").await;

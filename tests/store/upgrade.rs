@@ -88,3 +88,29 @@ both!(a_newer_schema_is_refused, |db: TestDb| async move {
         "the message names the version: {err}"
     );
 });
+
+#[test]
+fn a_new_sqlite_store_opened_by_several_processes_at_once_is_migrated_once() {
+    // A desk and an ingest started together on a file that does not exist yet: each opens
+    // (creates, migrates) the store; none may fail because another got there first.
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("new.db").display());
+        let opened: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                std::thread::spawn(move || mailroom::store::BlockingStore::open(&url).map(|_| ()))
+            })
+            .collect();
+        for (i, t) in opened.into_iter().enumerate() {
+            if let Err(e) = t.join().unwrap() {
+                panic!("round {round}, opener {i}: {e:#}");
+            }
+        }
+        let s = mailroom::store::BlockingStore::open(&url).unwrap();
+        assert_eq!(
+            s.block_on(s.store().schema_version()).unwrap(),
+            SCHEMA_VERSION
+        );
+    }
+}
