@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::dialect::Engine;
 use super::error::{query, StoreResult};
@@ -34,7 +34,7 @@ const PER_GROUP: usize = 3;
 const GROUP_LOCK: i64 = 0x6d72_6772_6f75_70; // "mrgroup"
 
 /// A group's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct GroupId(pub i64);
 
