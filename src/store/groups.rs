@@ -193,12 +193,7 @@ impl Store {
         // Every id written into the SQL below is an integer read from the database.
         let mut joining = singles.clone();
         joining.push(id.0);
-        let list = |v: &[i64]| {
-            v.iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        };
+        let list = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
         sqlx::query(&format!(
             "UPDATE triage SET group_id = {target} WHERE message_id IN ({})",
             list(&joining)
@@ -276,10 +271,7 @@ fn group_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Group> {
 }
 
 /// A stored message with the same normalised text.
-async fn exact_match(
-    tx: &mut sqlx::AnyConnection,
-    exact: &str,
-) -> StoreResult<Option<Candidate>> {
+async fn exact_match(tx: &mut sqlx::AnyConnection, exact: &str) -> StoreResult<Option<Candidate>> {
     let row = sqlx::query(
         "SELECT s.message_id, t.group_id FROM signatures s \
          JOIN triage t ON t.message_id = s.message_id WHERE s.text_sha256 = $1 \
@@ -353,7 +345,11 @@ async fn near_matches(
         budget -= v.len();
         to_check.push(v);
     }
-    let ids: Vec<String> = to_check.iter().flatten().map(|c| c.id.to_string()).collect();
+    let ids: Vec<String> = to_check
+        .iter()
+        .flatten()
+        .map(|c| c.id.to_string())
+        .collect();
     if ids.is_empty() {
         return Ok((Vec::new(), 0.0));
     }

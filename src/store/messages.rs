@@ -7,8 +7,8 @@ use sqlx::any::AnyRow;
 
 use super::cursors::{advance_cursor, CursorUpdate};
 use super::error::{query, StoreError, StoreResult};
-use super::similar::Signature;
 use super::queue::{fill_reasons, item_from_row, QueueItem, ITEM_COLUMNS, ITEM_FROM};
+use super::similar::Signature;
 use super::types::{col, now_ms, Label, MessageId};
 use super::Store;
 

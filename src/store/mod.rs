@@ -71,8 +71,8 @@ pub use queue::{
     Assignee, FacetCount, QueueCounts, QueueItem, QueuePage, QueueQuery, DEFAULT_LIMIT, MAX_LIMIT,
     MIN_SEARCH_TERM_CHARS,
 };
-pub use similar::Signature;
 pub use review::{AuditEntry, Correction, Note, URGENT_LABEL};
+pub use similar::Signature;
 pub use stats::{DayCount, LabelChanges, Overview};
 pub use types::{Label, MessageId, Status};
 

@@ -113,7 +113,9 @@ impl Store {
             });
         }
         let mut tx = self.write_tx().await?;
-        let c = self.correct_in(&mut tx, id, actor, axis, label, None).await?;
+        let c = self
+            .correct_in(&mut tx, id, actor, axis, label, None)
+            .await?;
         tx.commit().await.map_err(query("commit correction"))?;
         Ok(c)
     }

@@ -222,7 +222,10 @@ mod tests {
 
     #[test]
     fn wrapping_case_and_punctuation_do_not_change_the_text() {
-        let wrapped = LETTER.replace(". ", ".\r\n\r\n").to_uppercase().replace(',', " ,");
+        let wrapped = LETTER
+            .replace(". ", ".\r\n\r\n")
+            .to_uppercase()
+            .replace(',', " ,");
         let a = Signature::of(LETTER).unwrap();
         let b = Signature::of(&wrapped).unwrap();
         assert_eq!(a.exact, b.exact);
@@ -252,7 +255,10 @@ mod tests {
             opening hours on the notice board are wrong. Could you tell me when Saturday \
             opening will return, and correct the notice so that people do not walk there for \
             nothing? My children use the library for homework every weekend.";
-        let (a, b) = (Signature::of(LETTER).unwrap(), Signature::of(other).unwrap());
+        let (a, b) = (
+            Signature::of(LETTER).unwrap(),
+            Signature::of(other).unwrap(),
+        );
         assert!(a.jaccard(&b) < 0.1, "J {}", a.jaccard(&b));
         assert!(!a.same_letter(&b));
     }

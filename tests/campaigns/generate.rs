@@ -79,10 +79,21 @@ const LAST: &[&str] = &[
     "Garcia", "Taylor", "Chen", "Evans", "Murphy", "Davies", "Rossi", "Ahmed", "Clarke", "Wilson",
 ];
 const STREETS: &[&str] = &[
-    "Oak Road", "Station Street", "Mill Lane", "Church Close", "Victoria Avenue", "Hill View",
-    "Park Terrace", "Fern Lane",
+    "Oak Road",
+    "Station Street",
+    "Mill Lane",
+    "Church Close",
+    "Victoria Avenue",
+    "Hill View",
+    "Park Terrace",
+    "Fern Lane",
 ];
-const DOMAINS: &[&str] = &["example.org", "mail.example", "post.example.net", "example.com"];
+const DOMAINS: &[&str] = &[
+    "example.org",
+    "mail.example",
+    "post.example.net",
+    "example.com",
+];
 const GREETINGS: &[&str] = &[
     "Dear Sir or Madam,",
     "Dear Councillor,",
@@ -168,8 +179,8 @@ fn sentences(text: &str) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
     for (i, c) in chars.iter().enumerate() {
         cur.push(*c);
-        let end = matches!(c, '.' | '!' | '?')
-            && chars.get(i + 1).is_none_or(|n| n.is_whitespace());
+        let end =
+            matches!(c, '.' | '!' | '?') && chars.get(i + 1).is_none_or(|n| n.is_whitespace());
         if end {
             out.push(cur.trim().to_string());
             cur.clear();
@@ -191,7 +202,11 @@ struct Person {
 fn person(rng: &mut Rng) -> Person {
     let (f, l) = (*rng.pick(FIRST), *rng.pick(LAST));
     let n = rng.below(100);
-    let local = format!("{}.{}{n}", f.to_lowercase(), l.to_lowercase().replace('\'', ""));
+    let local = format!(
+        "{}.{}{n}",
+        f.to_lowercase(),
+        l.to_lowercase().replace('\'', "")
+    );
     Person {
         name: format!("{f} {l}"),
         address: format!("{local}@{}", rng.pick(DOMAINS)),
@@ -311,7 +326,15 @@ pub fn campaign_copy(t: &Letter, rng: &mut Rng, n: usize) -> Vec<u8> {
 /// The same text as `letter` again, with new headers (a message sent twice).
 pub fn repeat(letter: &Letter, rng: &mut Rng, n: usize) -> Vec<u8> {
     let p = person(rng);
-    eml(&p.name, &p.address, &letter.subject, &letter.body, false, n, rng)
+    eml(
+        &p.name,
+        &p.address,
+        &letter.subject,
+        &letter.body,
+        false,
+        n,
+        rng,
+    )
 }
 
 fn eml(
@@ -332,7 +355,9 @@ fn eml(
          Message-ID: <campaign-{n}@made.example>\nMIME-Version: 1.0\n\
          Content-Type: {kind}; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n{body}\n"
     );
-    text.replace("\r\n", "\n").replace('\n', "\r\n").into_bytes()
+    text.replace("\r\n", "\n")
+        .replace('\n', "\r\n")
+        .into_bytes()
 }
 
 /// The mix: `templates` letters (long enough, from every source) each sent by many people, a

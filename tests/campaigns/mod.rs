@@ -94,7 +94,10 @@ fn purity(pred: &[Option<i64>], truth: &[Option<String>]) -> f64 {
 }
 
 fn new_message(g: &Generated, body: String, sig: Option<Signature>, i: usize) -> NewMessage {
-    let mut m = NewMessage::new(g.raw.clone(), format!("{{\"schema\":\"measure\",\"i\":{i}}}"));
+    let mut m = NewMessage::new(
+        g.raw.clone(),
+        format!("{{\"schema\":\"measure\",\"i\":{i}}}"),
+    );
     m.date_ms = Some(1_790_000_000_000 + i as i64 * 60_000);
     m.body_text = body;
     m.similarity = sig;
@@ -147,7 +150,9 @@ fn campaign_grouping_precision_recall_and_overhead() {
         }
         let p = tp as f64 / (tp + fp).max(1) as f64;
         let r = tp as f64 / pos.max(1) as f64;
-        sweep.push(serde_json::json!({"threshold": t, "precision": p, "recall": r, "false_pairs": fp}));
+        sweep.push(
+            serde_json::json!({"threshold": t, "precision": p, "recall": r, "false_pairs": fp}),
+        );
     }
 
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -170,9 +175,12 @@ fn campaign_grouping_precision_recall_and_overhead() {
             .await
             .unwrap();
         let without_s = store_all(&plain, &without).await;
-        let store = Store::open(&format!("sqlite:{}", dir.path().join("groups.db").display()))
-            .await
-            .unwrap();
+        let store = Store::open(&format!(
+            "sqlite:{}",
+            dir.path().join("groups.db").display()
+        ))
+        .await
+        .unwrap();
         let with_s = store_all(&store, &with).await;
         let mut pred = Vec::with_capacity(n);
         for m in &with {

@@ -72,120 +72,159 @@ async fn campaign(l: &Local) -> (Vec<MessageId>, Vec<MessageId>) {
     (members, others)
 }
 
-both!(the_queue_shows_a_campaign_as_one_row_with_its_count, |pg| async move {
-    let l = Local::new(pg).await;
-    let (members, others) = campaign(&l).await;
-    let ann = l.login("ann").await;
-    let page = l.send(get("/", Some(&ann.cookie))).await;
-    assert_eq!(page.status, StatusCode::OK);
-    let html = page.text();
-    assert!(html.contains("data-group-count=\"5\""), "{html}");
-    assert!(html.contains("× 5"));
-    assert!(html.contains("7 messages in 3 rows"), "{html}");
-    let rows = html.matches("<tr data-row=").count();
-    assert_eq!(rows, 3, "one row for the campaign, one for each other letter");
-    // Campaigns only.
-    let page = l.send(get("/?grouped=true", Some(&ann.cookie))).await.text();
-    assert_eq!(page.matches("<tr data-row=").count(), 1);
-    for id in &others {
-        assert!(!page.contains(&format!("data-row=\"{id}\"")));
+both!(
+    the_queue_shows_a_campaign_as_one_row_with_its_count,
+    |pg| async move {
+        let l = Local::new(pg).await;
+        let (members, others) = campaign(&l).await;
+        let ann = l.login("ann").await;
+        let page = l.send(get("/", Some(&ann.cookie))).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let html = page.text();
+        assert!(html.contains("data-group-count=\"5\""), "{html}");
+        assert!(html.contains("× 5"));
+        assert!(html.contains("7 messages in 3 rows"), "{html}");
+        let rows = html.matches("<tr data-row=").count();
+        assert_eq!(
+            rows, 3,
+            "one row for the campaign, one for each other letter"
+        );
+        // Campaigns only.
+        let page = l
+            .send(get("/?grouped=true", Some(&ann.cookie)))
+            .await
+            .text();
+        assert_eq!(page.matches("<tr data-row=").count(), 1);
+        for id in &others {
+            assert!(!page.contains(&format!("data-row=\"{id}\"")));
+        }
+        // One row per message, and a group's own list.
+        let page = l.send(get("/?each=true", Some(&ann.cookie))).await.text();
+        assert_eq!(page.matches("<tr data-row=").count(), 7);
+        let g = l
+            .store
+            .message(members[0])
+            .await
+            .unwrap()
+            .unwrap()
+            .item
+            .group
+            .unwrap();
+        let page = l
+            .send(get(&format!("/?group={g}&each=true"), Some(&ann.cookie)))
+            .await
+            .text();
+        assert_eq!(page.matches("<tr data-row=").count(), 5);
+        // The JSON API carries the same count.
+        let api = l.send(get("/api/queue", Some(&ann.cookie))).await.json();
+        assert_eq!(api["rows"], 3);
+        let row = api["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["group"] == g.0)
+            .unwrap();
+        assert_eq!(row["represents"], 5);
     }
-    // One row per message, and a group's own list.
-    let page = l.send(get("/?each=true", Some(&ann.cookie))).await.text();
-    assert_eq!(page.matches("<tr data-row=").count(), 7);
-    let g = l.store.message(members[0]).await.unwrap().unwrap().item.group.unwrap();
-    let page = l
-        .send(get(&format!("/?group={g}&each=true"), Some(&ann.cookie)))
-        .await
-        .text();
-    assert_eq!(page.matches("<tr data-row=").count(), 5);
-    // The JSON API carries the same count.
-    let api = l.send(get("/api/queue", Some(&ann.cookie))).await.json();
-    assert_eq!(api["rows"], 3);
-    let row = api["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["group"] == g.0)
-        .unwrap();
-    assert_eq!(row["represents"], 5);
-});
+);
 
-both!(group_actions_need_csrf_and_change_every_member, |pg| async move {
-    let l = Local::new(pg).await;
-    let (members, others) = campaign(&l).await;
-    let g: GroupId = l.store.message(members[2]).await.unwrap().unwrap().item.group.unwrap();
-    let ann = l.login("ann").await;
-    let page = l
-        .send(get(&format!("/messages/{}", members[2]), Some(&ann.cookie)))
-        .await
-        .text();
-    assert!(page.contains("One of 5 similar messages"), "{page}");
-    assert!(page.contains(&format!("href=\"/?group={g}&amp;each=true\"")), "{page}");
-    assert!(page.contains(&format!("action=\"/groups/{g}/status\"")));
-    let back = format!("/messages/{}", members[2]);
-    let status = |csrf: &str| {
-        form(
-            &format!("/groups/{g}/status"),
-            Some(&ann.cookie),
-            &[("csrf", csrf), ("status", "answered"), ("back", &back)],
-        )
-    };
-    // No session, or a forged token: refused, nothing changed.
-    let a = l
-        .send(form(
-            &format!("/groups/{g}/accept"),
-            None,
-            &[("csrf", &ann.csrf)],
-        ))
-        .await;
-    assert_eq!(a.status, StatusCode::SEE_OTHER);
-    assert!(a.location().unwrap().starts_with("/login"));
-    assert_eq!(l.send(status("forged")).await.status, StatusCode::FORBIDDEN);
-    for id in &members {
-        assert!(l.store.audit(Some(*id), 10).await.unwrap().is_empty());
+both!(
+    group_actions_need_csrf_and_change_every_member,
+    |pg| async move {
+        let l = Local::new(pg).await;
+        let (members, others) = campaign(&l).await;
+        let g: GroupId = l
+            .store
+            .message(members[2])
+            .await
+            .unwrap()
+            .unwrap()
+            .item
+            .group
+            .unwrap();
+        let ann = l.login("ann").await;
+        let page = l
+            .send(get(&format!("/messages/{}", members[2]), Some(&ann.cookie)))
+            .await
+            .text();
+        assert!(page.contains("One of 5 similar messages"), "{page}");
+        assert!(
+            page.contains(&format!("href=\"/?group={g}&amp;each=true\"")),
+            "{page}"
+        );
+        assert!(page.contains(&format!("action=\"/groups/{g}/status\"")));
+        let back = format!("/messages/{}", members[2]);
+        let status = |csrf: &str| {
+            form(
+                &format!("/groups/{g}/status"),
+                Some(&ann.cookie),
+                &[("csrf", csrf), ("status", "answered"), ("back", &back)],
+            )
+        };
+        // No session, or a forged token: refused, nothing changed.
+        let a = l
+            .send(form(
+                &format!("/groups/{g}/accept"),
+                None,
+                &[("csrf", &ann.csrf)],
+            ))
+            .await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER);
+        assert!(a.location().unwrap().starts_with("/login"));
+        assert_eq!(l.send(status("forged")).await.status, StatusCode::FORBIDDEN);
+        for id in &members {
+            assert!(l.store.audit(Some(*id), 10).await.unwrap().is_empty());
+        }
+        // With the token: every member answered, each with its own entry.
+        let a = l.send(status(&ann.csrf)).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+        assert_eq!(a.location(), Some(back.as_str()));
+        let a = l
+            .send(form(
+                &format!("/groups/{g}/label"),
+                Some(&ann.cookie),
+                &[
+                    ("csrf", &ann.csrf),
+                    ("axis", "category"),
+                    ("label", "feedback"),
+                ],
+            ))
+            .await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+        // A label the record does not know is refused.
+        let a = l
+            .send(form(
+                &format!("/groups/{g}/label"),
+                Some(&ann.cookie),
+                &[
+                    ("csrf", &ann.csrf),
+                    ("axis", "category"),
+                    ("label", "nonsense"),
+                ],
+            ))
+            .await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text());
+        for id in &members {
+            let item = l.store.message(*id).await.unwrap().unwrap().item;
+            assert_eq!(item.status, Status::Answered);
+            assert_eq!(item.category.unwrap().label, "feedback");
+            assert!(!item.needs_review);
+            let audit = l.store.audit(Some(*id), 10).await.unwrap();
+            assert_eq!(audit.len(), 2, "message {id}");
+            assert!(audit.iter().all(|a| a.actor == "ann"));
+        }
+        for id in &others {
+            let item = l.store.message(*id).await.unwrap().unwrap().item;
+            assert_eq!(item.status, Status::Open);
+        }
+        // An unknown group.
+        let a = l
+            .send(form(
+                "/groups/9999/accept",
+                Some(&ann.cookie),
+                &[("csrf", &ann.csrf)],
+            ))
+            .await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND);
     }
-    // With the token: every member answered, each with its own entry.
-    let a = l.send(status(&ann.csrf)).await;
-    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
-    assert_eq!(a.location(), Some(back.as_str()));
-    let a = l
-        .send(form(
-            &format!("/groups/{g}/label"),
-            Some(&ann.cookie),
-            &[("csrf", &ann.csrf), ("axis", "category"), ("label", "feedback")],
-        ))
-        .await;
-    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
-    // A label the record does not know is refused.
-    let a = l
-        .send(form(
-            &format!("/groups/{g}/label"),
-            Some(&ann.cookie),
-            &[("csrf", &ann.csrf), ("axis", "category"), ("label", "nonsense")],
-        ))
-        .await;
-    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text());
-    for id in &members {
-        let item = l.store.message(*id).await.unwrap().unwrap().item;
-        assert_eq!(item.status, Status::Answered);
-        assert_eq!(item.category.unwrap().label, "feedback");
-        assert!(!item.needs_review);
-        let audit = l.store.audit(Some(*id), 10).await.unwrap();
-        assert_eq!(audit.len(), 2, "message {id}");
-        assert!(audit.iter().all(|a| a.actor == "ann"));
-    }
-    for id in &others {
-        let item = l.store.message(*id).await.unwrap().unwrap().item;
-        assert_eq!(item.status, Status::Open);
-    }
-    // An unknown group.
-    let a = l
-        .send(form(
-            "/groups/9999/accept",
-            Some(&ann.cookie),
-            &[("csrf", &ann.csrf)],
-        ))
-        .await;
-    assert_eq!(a.status, StatusCode::NOT_FOUND);
-});
+);
