@@ -31,7 +31,7 @@ pub const MAX_VERIFIED: usize = 64;
 /// Members of one group compared per new message, at most (those sharing the most bands).
 const PER_GROUP: usize = 3;
 /// The advisory lock key of the grouping step (PostgreSQL).
-const GROUP_LOCK: i64 = 0x6d72_6772_6f75_70; // "mrgroup"
+const GROUP_LOCK: i64 = 0x006d_7267_726f_7570; // "mrgroup"
 
 /// A group's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
