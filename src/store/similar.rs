@@ -15,8 +15,8 @@
 //!
 //! Candidates come from LSH banding: the signature is cut into [`BANDS`] bands of
 //! [`ROWS`] slots, each band hashed to one 64-bit key that the store indexes. Two texts share at
-//! least one band key with probability `1 - (1 - J^ROWS)^BANDS`: 0.87 at J = 0.5, 0.9996 at
-//! J = 0.7, 0.0003 at J = 0.1. A candidate is then verified: same group when the estimated
+//! least one band key with probability `1 - (1 - J^ROWS)^BANDS`: 0.87 at J = 0.5, 0.9998 at
+//! J = 0.7, 0.003 at J = 0.1. A candidate is then verified: same group when the estimated
 //! Jaccard is at least [`JACCARD_THRESHOLD`] (see README, "Campaigns and duplicates", for the
 //! measurement behind the number). Texts of fewer than [`MIN_WORDS`] words get no signature
 //! (only their exact key counts): a few words say too little to call two letters the same.
