@@ -22,5 +22,6 @@ mod summarize;
 
 mod store;
 
+mod campaigns;
 mod desk;
 mod workers;

@@ -14,6 +14,7 @@ mod embed;
 mod eval;
 mod eval_summaries;
 mod generate;
+mod groups;
 mod ingest;
 mod mailbox;
 mod models;
@@ -79,6 +80,8 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Write every stored record as JSON lines, with the corrections applied and marked.
     Export(ingest::ExportArgs),
+    /// List the groups of near-duplicate messages in a store (campaigns, repeats), largest first.
+    Groups(groups::GroupsArgs),
     /// Put messages in the store's job queue for workers (one job per message; idempotent).
     Enqueue(queue::EnqueueArgs),
     /// Claim queued messages in batches, triage them and store each record with its job's state.
@@ -167,6 +170,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Desk(args) => desk::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Export(args) => ingest::export(args),
+        Command::Groups(args) => groups::run(args),
         Command::Enqueue(args) => queue::run_enqueue(args),
         Command::Worker(args) => worker::run(args),
         Command::Queue(cmd) => queue::run(cmd),

@@ -46,7 +46,7 @@ pub async fn check_label(
     Ok(())
 }
 
-fn back_to(back: &Option<String>, id: MessageId) -> Response {
+pub(super) fn back_to(back: &Option<String>, id: MessageId) -> Response {
     let fallback = format!("/messages/{id}");
     let to = back
         .as_deref()

@@ -1,13 +1,15 @@
 //! The queue's query parameters, shared by the queue page and `GET /api/queue`: `category`,
 //! `priority`, `junk`, `review_reason`, `status`, `assignee` (a name, or `unassigned=true`),
-//! `conversation`, `needs_review`, `q` (search), `offset`, `limit`; and `at`, a message's place
-//! in the queue, which the message page uses to find its neighbours. Empty values mean "any".
+//! `conversation`, `needs_review`, `q` (search), `grouped` (only campaigns and repeats: `true`),
+//! `group` (one group's members), `each` (`true`: one row per message instead of one per group
+//! of near-duplicates), `offset`, `limit`; and `at`, a message's place in the queue, which the
+//! message page uses to find its neighbours. Empty values mean "any".
 
 use serde::Deserialize;
 
 use super::auth::encode_component;
 use super::error::Fail;
-use crate::store::{Assignee, QueueQuery, Status, MAX_LIMIT};
+use crate::store::{Assignee, GroupId, QueueQuery, Status, MAX_LIMIT};
 
 /// The parameters as given (all text, checked by [`QueueParams::to_query`]).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -33,6 +35,12 @@ pub struct QueueParams {
     pub needs_review: Option<String>,
     /// Search words.
     pub q: Option<String>,
+    /// `true`: only messages in a group of near-duplicates; `false`: only those in none.
+    pub grouped: Option<String>,
+    /// A group id: only its members.
+    pub group: Option<String>,
+    /// `true`: one row per message (groups of near-duplicates not collapsed).
+    pub each: Option<String>,
     /// Messages to skip.
     pub offset: Option<String>,
     /// Page size.
@@ -66,7 +74,7 @@ fn number(name: &str, v: &Option<String>) -> Result<Option<u64>, Fail> {
 }
 
 /// The filter keys, in the order URLs carry them.
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 13] = [
     "category",
     "priority",
     "junk",
@@ -77,6 +85,9 @@ const KEYS: [&str; 10] = [
     "conversation",
     "needs_review",
     "q",
+    "grouped",
+    "group",
+    "each",
 ];
 
 impl QueueParams {
@@ -108,6 +119,10 @@ impl QueueParams {
             conversation: text(&self.conversation),
             needs_review: flag("needs_review", &self.needs_review)?,
             search: text(&self.q),
+            grouped: flag("grouped", &self.grouped)?,
+            group: number("group", &self.group)?
+                .map(|g| GroupId(i64::try_from(g).unwrap_or(i64::MAX))),
+            collapse_groups: flag("each", &self.each)? != Some(true),
             offset: number("offset", &self.offset)?.unwrap_or(0),
             limit: limit.max(1),
         })
@@ -131,6 +146,9 @@ impl QueueParams {
             "conversation" => &self.conversation,
             "needs_review" => &self.needs_review,
             "q" => &self.q,
+            "grouped" => &self.grouped,
+            "group" => &self.group,
+            "each" => &self.each,
             _ => return None,
         })
     }

@@ -21,6 +21,7 @@
 //! | `GET /messages/{id}` | a message: summary, facts, evidence, decisions, text, history |
 //! | `GET /messages/{id}/original` | its headers and original text, as text |
 //! | `POST /messages/{id}/{accept,label,assign,note,status}` | the actions |
+//! | `POST /groups/{id}/{accept,label,status}` | the same for every member of a group of near-duplicates |
 //! | `GET /overview` | volumes, review share, corrections per label, as SVG charts |
 //! | `GET /accounts`, `POST /accounts...` | accounts (admins only) |
 //! | `GET /help` | the keyboard shortcuts |
@@ -33,6 +34,7 @@ mod auth;
 mod charts;
 mod error;
 mod filters;
+mod group_actions;
 mod highlight;
 mod intake;
 mod limiter;
@@ -189,6 +191,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/messages/{id}/assign"),
     ("POST", "/messages/{id}/note"),
     ("POST", "/messages/{id}/status"),
+    ("POST", "/groups/{id}/accept"),
+    ("POST", "/groups/{id}/label"),
+    ("POST", "/groups/{id}/status"),
     ("GET", "/overview"),
     ("GET", "/help"),
     ("GET", "/accounts"),
@@ -221,6 +226,9 @@ pub fn app(state: DeskState) -> Router {
         .route("/messages/{id}/assign", post(actions::assign))
         .route("/messages/{id}/note", post(actions::note))
         .route("/messages/{id}/status", post(actions::status))
+        .route("/groups/{id}/accept", post(group_actions::accept))
+        .route("/groups/{id}/label", post(group_actions::label))
+        .route("/groups/{id}/status", post(group_actions::status))
         .route("/overview", get(pages::overview::show))
         .route("/help", get(pages::help))
         .route(

@@ -74,6 +74,16 @@ pub fn document(config: &DeskConfig) -> Value {
             "q",
             "Words that must all occur in the subject, sender or text (three letters or more).",
         ),
+        text_param(
+            "grouped",
+            "true: only messages in a group of near-duplicates (campaigns, repeats); false: only those in none.",
+        ),
+        json!({"name": "group", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0},
+               "description": "A group id: only its members."}),
+        text_param(
+            "each",
+            "true: one row per message. By default a group of near-duplicates is one row (its first member in queue order) whose represents says how many matching messages it stands for.",
+        ),
         json!({"name": "offset", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0}}),
         json!({"name": "limit", "in": "query", "required": false,
                "schema": {"type": "integer", "minimum": 1, "maximum": crate::store::MAX_LIMIT,
@@ -224,13 +234,18 @@ pub fn document(config: &DeskConfig) -> Value {
                     "status": {"$ref": "#/components/schemas/Status"},
                     "assignee": {"type": ["string", "null"]}, "reviewed_by": {"type": ["string", "null"]},
                     "conversation": {"type": ["string", "null"]}, "conversation_size": {"type": "integer"},
+                    "group": {"type": ["integer", "null"], "description": "The group of near-duplicates (campaign, repeats) it belongs to."},
+                    "group_size": {"type": "integer", "description": "Messages in its group (1 when alone)."},
+                    "represents": {"type": "integer", "description": "Messages this row stands for (the group's members that match the filters; 1 with each=true)."},
                     "model_version": {"type": ["string", "null"]}, "taxonomy_version": {"type": ["string", "null"]}
                 }},
                 "FacetCount": {"type": "object", "properties": {
                     "value": {"type": ["string", "null"]}, "count": {"type": "integer"}}},
                 "QueuePage": {"type": "object", "required": ["items", "total", "offset", "limit", "counts"], "properties": {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/QueueItem"}},
-                    "total": {"type": "integer"}, "offset": {"type": "integer"}, "limit": {"type": "integer"},
+                    "total": {"type": "integer", "description": "Messages matching every filter."},
+                    "rows": {"type": "integer", "description": "Rows of the whole queue (fewer than total when groups are collapsed): what offset and limit page through."},
+                    "offset": {"type": "integer"}, "limit": {"type": "integer"},
                     "counts": {"type": "object", "additionalProperties": {
                         "type": "array", "items": {"$ref": "#/components/schemas/FacetCount"}}}
                 }},

@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 
 use crate::email::{Content, Message};
-use crate::store::{BlockingStore, CursorUpdate, Label, NewMessage};
+use crate::store::{BlockingStore, CursorUpdate, Label, NewMessage, Signature};
 use crate::text::{self, PrepareOptions};
 
 use super::conversations::ThreadKey;
@@ -221,6 +221,9 @@ fn stored_from(out: &Output, kept: Option<Kept>) -> NewMessage {
     if let Some(k) = kept {
         m.raw_size = k.raw.len() as u64;
         m.raw = Some(k.raw);
+        // The near-duplicate signature of the prepared body (quotes and signatures stripped),
+        // so that campaign copies and repeats join one group in the store.
+        m.similarity = Signature::of(&k.body);
         m.body_text = k.body;
         m.conversation_key = k.conversation;
         m.header_message_id = k.message_id;

@@ -4,8 +4,9 @@
 //! For each corrected axis, the axis entry in the record's `classification` array gets the
 //! person's label as `label` and a `corrected` object (`model_label`, `by`, `at_ms`); the
 //! probabilities stay the model's. Every line also gets a `desk` object (beside the record's
-//! own `review` notes): the store id, the status, assignee, who reviewed it and when, and the
-//! corrections in order. Keys come out sorted (the record is read back as a JSON object).
+//! own `review` notes): the store id, the status, assignee, who reviewed it and when, the group
+//! of near-duplicates it belongs to (`group_id`, `null` when alone), and the corrections in
+//! order. Keys come out sorted (the record is read back as a JSON object).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -37,7 +38,7 @@ impl Store {
         }
         let mut rows = sqlx::query(
             "SELECT t.message_id, m.sha256, r.record_json, t.status, t.assignee, \
-             t.reviewed_by, t.reviewed_at FROM triage t JOIN messages m ON m.id = t.message_id \
+             t.reviewed_by, t.reviewed_at, t.group_id FROM triage t JOIN messages m ON m.id = t.message_id \
              JOIN records r ON r.message_id = t.message_id ORDER BY t.message_id",
         )
         .fetch(&self.pool);
@@ -61,6 +62,7 @@ impl Store {
                     "assignee": col::<Option<String>>(&row, "assignee")?,
                     "reviewed_by": col::<Option<String>>(&row, "reviewed_by")?,
                     "reviewed_at_ms": col::<Option<i64>>(&row, "reviewed_at")?,
+                    "group_id": col::<Option<i64>>(&row, "group_id")?,
                     "corrections": corrections,
                 }),
             );

@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use super::cursors::{advance_cursor, CursorUpdate};
 use super::error::{query, StoreError, StoreResult};
 use super::queue::{fill_reasons, item_from_row, QueueItem, ITEM_COLUMNS, ITEM_FROM};
+use super::similar::Signature;
 use super::types::{col, now_ms, Label, MessageId};
 use super::Store;
 
@@ -61,6 +62,9 @@ pub struct NewMessage {
     pub model_version: Option<String>,
     /// The taxonomy behind the record (`name@version`).
     pub taxonomy_version: Option<String>,
+    /// The near-duplicate signature of the body text ([`Signature::of`]); the message joins
+    /// the group of the stored messages that are the same letter. `None`: never grouped.
+    pub similarity: Option<Signature>,
 }
 
 impl NewMessage {
@@ -309,6 +313,10 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(query("insert search text"))?;
+        if let Some(sig) = &m.similarity {
+            self.join_group(tx, MessageId(id), sig, m.date_ms.unwrap_or(now))
+                .await?;
+        }
         if let Some(key) = &m.conversation_key {
             sqlx::query(
                 "INSERT INTO conversations (conv_key, message_count) VALUES ($1, 1) \

@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "jobs cursors heads",
         include_str!("../../migrations/0002_jobs_cursors_heads.sql"),
     ),
+    (
+        3,
+        "similar groups",
+        include_str!("../../migrations/0003_similar_groups.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -32,12 +32,16 @@ mod cursors;
 mod dialect;
 mod error;
 mod export;
+mod group_review;
+mod groups;
 mod heads;
 mod jobs;
 mod messages;
 mod migrate;
 mod queue;
+mod queue_groups;
 mod review;
+pub mod similar;
 mod stats;
 mod types;
 
@@ -54,6 +58,8 @@ pub use cursors::{Cursor, CursorUpdate};
 pub use dialect::Engine;
 pub use error::{StoreError, StoreResult};
 pub use export::ExportSummary;
+pub use group_review::{GroupAction, GroupOutcome};
+pub use groups::{Group, GroupId, MAX_VERIFIED};
 pub use heads::{Head, HeadState, NewHead};
 pub use jobs::{
     Completion, Enqueued, Job, JobCounts, JobState, JobWaiter, NewJob, CHANNEL,
@@ -66,6 +72,7 @@ pub use queue::{
     MIN_SEARCH_TERM_CHARS,
 };
 pub use review::{AuditEntry, Correction, Note, URGENT_LABEL};
+pub use similar::Signature;
 pub use stats::{DayCount, LabelChanges, Overview};
 pub use types::{Label, MessageId, Status};
 

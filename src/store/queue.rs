@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 
 use super::error::{query, StoreResult};
+use super::groups::GroupId;
 use super::types::{col, flag, label, status, Label, MessageId, Status};
 use super::Store;
 
@@ -49,6 +50,13 @@ pub struct QueueQuery {
     /// Words that must all occur (as substrings, ignoring case) in the subject, sender or text;
     /// words shorter than [`MIN_SEARCH_TERM_CHARS`] are left out.
     pub search: Option<String>,
+    /// Only messages in a group of near-duplicates (`true`), or only those in none (`false`).
+    pub grouped: Option<bool>,
+    /// Only the members of this group.
+    pub group: Option<GroupId>,
+    /// One row per group of near-duplicates (its first member in queue order, standing for
+    /// every member that matches the filters) instead of one per message.
+    pub collapse_groups: bool,
     /// Messages to skip (pagination).
     pub offset: u64,
     /// Page size: 0 means [`DEFAULT_LIMIT`]; at most [`MAX_LIMIT`].
@@ -94,6 +102,13 @@ pub struct QueueItem {
     pub conversation: Option<String>,
     /// Messages in its conversation (1 when alone).
     pub conversation_size: i64,
+    /// The group of near-duplicates it belongs to.
+    pub group: Option<GroupId>,
+    /// Messages in its group (1 when alone).
+    pub group_size: i64,
+    /// Messages this row stands for: in a collapsed queue, the members of its group that match
+    /// the filters; otherwise 1.
+    pub represents: i64,
     /// The model version behind its record.
     pub model_version: Option<String>,
     /// The taxonomy version behind its record.
@@ -133,6 +148,8 @@ pub struct QueuePage {
     pub items: Vec<QueueItem>,
     /// Messages matching every filter.
     pub total: i64,
+    /// Rows of the whole queue (pages): `total`, or fewer when groups are collapsed.
+    pub rows: i64,
     /// The offset of this page.
     pub offset: u64,
     /// The page size used.
@@ -157,7 +174,7 @@ enum Param {
 }
 
 /// A `WHERE` clause and its parameters (`$1`...).
-struct Where {
+pub(crate) struct Where {
     clauses: Vec<String>,
     params: Vec<Param>,
 }
@@ -169,7 +186,7 @@ impl Where {
         self.clauses.push(clause(n));
     }
 
-    fn sql(&self) -> String {
+    pub(crate) fn sql(&self) -> String {
         if self.clauses.is_empty() {
             String::new()
         } else {
@@ -177,7 +194,7 @@ impl Where {
         }
     }
 
-    fn bind<'q>(
+    pub(crate) fn bind<'q>(
         &'q self,
         mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
@@ -195,11 +212,12 @@ impl Where {
 pub(crate) const ITEM_COLUMNS: &str = "t.message_id, m.sha256, m.stored_at, t.date_ms, t.sender, \
     t.subject, t.category, t.category_p, t.priority, t.priority_p, t.junk, t.junk_p, t.urgent, \
     t.needs_review, t.is_error, t.status, t.assignee, t.reviewed_by, t.conv_key, \
-    c.message_count, t.model_version, t.taxonomy_version";
+    c.message_count, t.model_version, t.taxonomy_version, t.group_id, g.size AS group_size";
 
 /// The `FROM` part that goes with [`ITEM_COLUMNS`].
 pub(crate) const ITEM_FROM: &str = "triage t JOIN messages m ON m.id = t.message_id \
-    LEFT JOIN conversations c ON c.conv_key = t.conv_key";
+    LEFT JOIN conversations c ON c.conv_key = t.conv_key \
+    LEFT JOIN similar_groups g ON g.id = t.group_id";
 
 /// Decode a row of [`ITEM_COLUMNS`] (review reasons are filled in afterwards).
 pub(crate) fn item_from_row(row: &AnyRow) -> StoreResult<QueueItem> {
@@ -222,6 +240,9 @@ pub(crate) fn item_from_row(row: &AnyRow) -> StoreResult<QueueItem> {
         reviewed_by: col(row, "reviewed_by")?,
         conversation: col(row, "conv_key")?,
         conversation_size: col::<Option<i64>>(row, "message_count")?.unwrap_or(1),
+        group: col::<Option<i64>>(row, "group_id")?.map(GroupId),
+        group_size: col::<Option<i64>>(row, "group_size")?.unwrap_or(1),
+        represents: 1,
         model_version: col(row, "model_version")?,
         taxonomy_version: col(row, "taxonomy_version")?,
     })
@@ -241,12 +262,16 @@ impl Store {
         };
         let mut conn = self.pool.acquire().await.map_err(query("acquire"))?;
         let all = self.filters(q, Scope::All);
+        if q.collapse_groups && q.group.is_none() {
+            return self.collapsed_queue(q, conn, all, limit).await;
+        }
         let sql = format!(
             "SELECT {ITEM_COLUMNS} FROM (SELECT t.message_id FROM triage t{} \
              ORDER BY t.urgent DESC, t.needs_review DESC, t.sort_date, t.message_id \
              LIMIT {limit} OFFSET {}) p JOIN triage t ON t.message_id = p.message_id \
              JOIN messages m ON m.id = t.message_id \
-             LEFT JOIN conversations c ON c.conv_key = t.conv_key ORDER BY t.urgent DESC, t.needs_review DESC, t.sort_date, t.message_id",
+             LEFT JOIN conversations c ON c.conv_key = t.conv_key \
+             LEFT JOIN similar_groups g ON g.id = t.group_id ORDER BY t.urgent DESC, t.needs_review DESC, t.sort_date, t.message_id",
             all.sql(),
             q.offset.min(i64::MAX as u64)
         );
@@ -260,7 +285,18 @@ impl Store {
             .map(item_from_row)
             .collect::<StoreResult<Vec<_>>>()?;
         fill_reasons(&mut conn, &mut items).await?;
+        self.finish_page(q, conn, items, None, limit).await
+    }
 
+    /// The counts of a page's query and the page itself; `rows` when groups are collapsed.
+    pub(crate) async fn finish_page(
+        &self,
+        q: &QueueQuery,
+        mut conn: sqlx::pool::PoolConnection<sqlx::Any>,
+        items: Vec<QueueItem>,
+        rows: Option<i64>,
+        limit: u64,
+    ) -> StoreResult<QueuePage> {
         // The cube of facet values over every non-facet filter (and the review reason).
         let w = self.filters(q, Scope::Cube);
         let sql = format!(
@@ -306,6 +342,7 @@ impl Store {
         Ok(QueuePage {
             items,
             total,
+            rows: rows.unwrap_or(total),
             offset: q.offset,
             limit,
             counts,
@@ -340,7 +377,7 @@ impl Store {
     }
 
     /// The `WHERE` clause of a queue request for one of its queries.
-    fn filters(&self, q: &QueueQuery, scope: Scope) -> Where {
+    pub(crate) fn filters(&self, q: &QueueQuery, scope: Scope) -> Where {
         let mut w = Where {
             clauses: Vec::new(),
             params: Vec::new(),
@@ -377,6 +414,15 @@ impl Store {
         if let Some(v) = &q.conversation {
             w.push(|n| format!("t.conv_key = ${n}"), v.clone());
         }
+        match q.grouped {
+            Some(true) => w.clauses.push("t.group_id IS NOT NULL".into()),
+            Some(false) => w.clauses.push("t.group_id IS NULL".into()),
+            None => {}
+        }
+        if let Some(g) = q.group {
+            // An integer, so it can be written into the SQL.
+            w.clauses.push(format!("t.group_id = {}", g.0));
+        }
         if let Some(v) = q.needs_review {
             w.clauses.push(format!("t.needs_review = {}", i64::from(v)));
         }
@@ -410,7 +456,7 @@ fn search_terms(q: &QueueQuery) -> Vec<String> {
 
 /// Which query a `WHERE` clause is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scope {
+pub(crate) enum Scope {
     /// The page: every filter.
     All,
     /// The facet cube: every filter but the facet columns' own (applied when summing).

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 
 use super::error::{query, StoreError, StoreResult};
+use super::groups::GroupId;
 use super::types::{col, flag, MessageId, Status};
 use super::Store;
 
@@ -112,12 +113,30 @@ impl Store {
             });
         }
         let mut tx = self.write_tx().await?;
-        let cur = self.current(&mut tx, id).await?;
+        let c = self
+            .correct_in(&mut tx, id, actor, axis, label, None)
+            .await?;
+        tx.commit().await.map_err(query("commit correction"))?;
+        Ok(c)
+    }
+
+    /// [`Store::correct`] inside a transaction; `group` is noted in the audit entry when the
+    /// correction was made for a whole group.
+    pub(crate) async fn correct_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        id: MessageId,
+        actor: &str,
+        axis: &str,
+        label: &str,
+        group: Option<GroupId>,
+    ) -> StoreResult<Correction> {
+        let cur = self.current(&mut *tx, id).await?;
         let before = match axis_column(axis) {
             Some("category") => cur.category.clone(),
             Some("priority") => cur.priority.clone(),
             Some(_) => cur.junk.clone(),
-            None => last_correction(&mut tx, id, axis).await?,
+            None => last_correction(&mut *tx, id, axis).await?,
         };
         if let Some(column) = axis_column(axis) {
             let urgent = if axis == "priority" {
@@ -138,7 +157,7 @@ impl Store {
                 .await
                 .map_err(query("correct label"))?;
         } else {
-            self.mark_reviewed(&mut tx, id, actor).await?;
+            self.mark_reviewed(&mut *tx, id, actor).await?;
         }
         let sql = self.sql(
             "INSERT INTO corrections (message_id, axis, before_label, after_label, actor, at_ms) \
@@ -155,14 +174,16 @@ impl Store {
             .map_err(query("insert correction"))?;
         let before_json =
             json!({ "axis": axis, "label": before, "needs_review": cur.needs_review });
-        let after_json = json!({ "axis": axis, "label": label, "needs_review": false });
+        let after_json = with_group(
+            json!({ "axis": axis, "label": label, "needs_review": false }),
+            group,
+        );
         write_audit(
             self,
-            &mut tx,
+            &mut *tx,
             cur.audit(actor, "correct", id, Some(before_json), Some(after_json)),
         )
         .await?;
-        tx.commit().await.map_err(query("commit correction"))?;
         Ok(Correction {
             id: col(&row, "id")?,
             message_id: id,
@@ -177,20 +198,31 @@ impl Store {
     /// Accept the model's decision as it stands: the message no longer needs review.
     pub async fn accept(&self, id: MessageId, actor: &str) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
-        let cur = self.current(&mut tx, id).await?;
-        self.mark_reviewed(&mut tx, id, actor).await?;
+        self.accept_in(&mut tx, id, actor, None).await?;
+        tx.commit().await.map_err(query("commit accept"))
+    }
+
+    /// [`Store::accept`] inside a transaction (`group`: noted in the audit entry).
+    pub(crate) async fn accept_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        id: MessageId,
+        actor: &str,
+        group: Option<GroupId>,
+    ) -> StoreResult<()> {
+        let cur = self.current(&mut *tx, id).await?;
+        self.mark_reviewed(&mut *tx, id, actor).await?;
         let labels = json!({
             "category": cur.category, "priority": cur.priority, "junk": cur.junk,
         });
         let before = json!({ "needs_review": cur.needs_review, "labels": labels });
-        let after = json!({ "needs_review": false, "labels": labels });
+        let after = with_group(json!({ "needs_review": false, "labels": labels }), group);
         write_audit(
             self,
-            &mut tx,
+            &mut *tx,
             cur.audit(actor, "accept", id, Some(before), Some(after)),
         )
-        .await?;
-        tx.commit().await.map_err(query("commit accept"))
+        .await
     }
 
     /// Assign a message to an account name, or to nobody.
@@ -224,7 +256,20 @@ impl Store {
     /// Set the work status (answered, needs no reply, or open again).
     pub async fn set_status(&self, id: MessageId, actor: &str, status: Status) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
-        let cur = self.current(&mut tx, id).await?;
+        self.set_status_in(&mut tx, id, actor, status, None).await?;
+        tx.commit().await.map_err(query("commit status"))
+    }
+
+    /// [`Store::set_status`] inside a transaction (`group`: noted in the audit entry).
+    pub(crate) async fn set_status_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        id: MessageId,
+        actor: &str,
+        status: Status,
+        group: Option<GroupId>,
+    ) -> StoreResult<()> {
+        let cur = self.current(&mut *tx, id).await?;
         let sql =
             self.sql("UPDATE triage SET status = $1, updated_at = {now} WHERE message_id = $2");
         sqlx::query(&sql)
@@ -234,14 +279,13 @@ impl Store {
             .await
             .map_err(query("set status"))?;
         let before = json!({ "status": cur.status });
-        let after = json!({ "status": status.as_str() });
+        let after = with_group(json!({ "status": status.as_str() }), group);
         write_audit(
             self,
-            &mut tx,
+            &mut *tx,
             cur.audit(actor, "status", id, Some(before), Some(after)),
         )
-        .await?;
-        tx.commit().await.map_err(query("commit status"))
+        .await
     }
 
     /// Add a note to a message.
@@ -447,6 +491,14 @@ pub(crate) async fn write_audit(
         .await
         .map_err(query("write audit entry"))?;
     Ok(())
+}
+
+/// An audit entry's `after` with the group the action was made for, when it was.
+fn with_group(mut after: Value, group: Option<GroupId>) -> Value {
+    if let (Some(g), Some(obj)) = (group, after.as_object_mut()) {
+        obj.insert("group_id".into(), json!(g.0));
+    }
+    after
 }
 
 async fn last_correction(

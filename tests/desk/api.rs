@@ -338,11 +338,23 @@ both!(
                 "{m} {p} is documented but not a route"
             );
         }
+        // A group of near-duplicates for the group routes: one message sent twice.
+        let mut twice = Vec::new();
+        for i in [90, 91] {
+            let mut m = message(i, Msg::default());
+            m.similarity = mailroom::store::Signature::of(&m.body_text);
+            twice.push(l.store.put(&m).await.unwrap().id());
+        }
+        let group = l.store.message(twice[0]).await.unwrap().unwrap().item.group;
+        let group = group.expect("a message sent twice is a group").to_string();
         // Every route is served: not the fallback's 404 or 405.
         for (method, path) in ROUTES.iter().filter(|r| r.1 != "/logout") {
-            let path = path
-                .replace("{id}", &ids[0].to_string())
-                .replace("{name}", "ann");
+            let id = if path.starts_with("/groups/") {
+                group.clone()
+            } else {
+                ids[0].to_string()
+            };
+            let path = path.replace("{id}", &id).replace("{name}", "ann");
             let req = match *method {
                 "GET" => get(&path, c),
                 _ if path.starts_with("/api/") => post_json(&path, c, Some(&boss.csrf), json!({})),

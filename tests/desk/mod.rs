@@ -13,6 +13,7 @@
 
 mod api;
 mod browser;
+mod groups;
 mod security;
 
 use std::future::Future;

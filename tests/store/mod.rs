@@ -5,6 +5,7 @@ pub mod pg_server;
 
 mod accounts;
 mod crash;
+mod groups;
 mod jobs;
 mod messages;
 mod queue;

@@ -209,6 +209,10 @@ pub async fn show(
     let subject_marks = highlight::place(subject, &marks(&v.record, "subject"));
     let title = subject.chars().take(80).collect::<String>();
     let here = format!("/messages/{}?{}", item.id, v.params.context(v.params.at()?));
+    let group = match item.group {
+        Some(g) => state.store().group(g).await?,
+        None => None,
+    };
     Ok(page(
         &title,
         Some(&user),
@@ -227,6 +231,7 @@ pub async fn show(
                 div {
                     (decisions(&v, &user, &here))
                     (actions(&v, &user, &here))
+                    (super::group::panel(&v, group.as_ref(), &user, &here))
                     (history(&v))
                 }
             }

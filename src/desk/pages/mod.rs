@@ -2,6 +2,9 @@
 //! of keyboard shortcuts (shown by `?` and on `/help`), and date formatting.
 
 pub mod accounts;
+mod group;
+
+pub use group::{count as group_count, facet as group_facet};
 pub mod layout;
 pub mod login;
 pub mod message;

@@ -29,7 +29,8 @@ pub async fn show(
             div.layout {
                 aside.facets aria-label="Filters" { (facets(&params, &queue)) }
                 section aria-labelledby="queue-title" {
-                    h1 #queue-title { "Queue " span.muted { "(" (queue.total) ")" } }
+                    h1 #queue-title { "Queue " span.muted { "(" (queue.total)
+                        @if queue.rows < queue.total { " messages in " (queue.rows) " rows" } ")" } }
                     (search(&params))
                     (chips(&params))
                     (table(&params, &queue))
@@ -113,6 +114,7 @@ fn facets(p: &QueueParams, q: &QueuePage) -> Markup {
                 aria-current=[(review == Some("false")).then_some("true")] { "reviewed or clear" } }
             li { a href=(p.with("needs_review", None)) { "either" } }
         }
+        (super::group_facet(p))
         (facet_list(p, "status", "Status", &c.status))
         (facet_list(p, "priority", "Priority", &c.priority))
         (facet_list(p, "category", "Category", &c.category))
@@ -157,6 +159,7 @@ fn table(p: &QueueParams, q: &QueuePage) -> Markup {
                                 @if item.conversation_size > 1 {
                                     " " span.muted title="Messages in this conversation" { "(" (item.conversation_size) ")" }
                                 }
+                                (super::group_count(item))
                             }
                             td { (item.sender.as_deref().unwrap_or("")) }
                             td { (label(&item.category)) }
@@ -185,11 +188,11 @@ fn pager(p: &QueueParams, q: &QueuePage) -> Markup {
     let first = q.offset + 1;
     let last = q.offset + q.items.len() as u64;
     let prev = (q.offset > 0).then(|| p.page(q.offset.saturating_sub(q.limit)));
-    let next = (last < q.total.max(0) as u64).then(|| p.page(q.offset + q.limit));
+    let next = (last < q.rows.max(0) as u64).then(|| p.page(q.offset + q.limit));
     html! {
         nav.pager aria-label="Pages" {
             @if let Some(u) = prev { a href=(u) data-key="p" rel="prev" { "← previous" } }
-            @if !q.items.is_empty() { span { (first) "–" (last) " of " (q.total) } }
+            @if !q.items.is_empty() { span { (first) "–" (last) " of " (q.rows) } }
             @if let Some(u) = next { a href=(u) data-key="n" rel="next" { "next →" } }
         }
     }
