@@ -14,7 +14,9 @@ mod embed;
 mod eval;
 mod eval_summaries;
 mod generate;
+mod heads;
 mod ingest;
+mod learning;
 mod mailbox;
 mod models;
 mod output;
@@ -63,7 +65,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Classify each message on every axis (zero-shot taxonomy plus trained heads); JSON lines.
     Classify(classify::ClassifyArgs),
-    /// Train a classification head for an axis on labelled mail and write it to HEAD.
+    /// Train a classification head for an axis on labelled mail and write it to HEAD, or on a
+    /// store's reviewed mail (--from-store) as a candidate to compare and promote.
     Train(train::TrainArgs),
     /// Score a head, zero-shot, or a cross-validated head on labelled mail.
     Eval(eval::EvalArgs),
@@ -79,6 +82,8 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Write every stored record as JSON lines, with the corrections applied and marked.
     Export(ingest::ExportArgs),
+    /// The store's heads: list, show, promote, discard, roll back.
+    Heads(heads::HeadsArgs),
     /// Put messages in the store's job queue for workers (one job per message; idempotent).
     Enqueue(queue::EnqueueArgs),
     /// Claim queued messages in batches, triage them and store each record with its job's state.
@@ -167,6 +172,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Desk(args) => desk::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Export(args) => ingest::export(args),
+        Command::Heads(args) => heads::run(args),
         Command::Enqueue(args) => queue::run_enqueue(args),
         Command::Worker(args) => worker::run(args),
         Command::Queue(cmd) => queue::run(cmd),

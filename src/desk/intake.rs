@@ -40,7 +40,7 @@ pub async fn take(state: &DeskState, raw: Vec<u8>) -> Result<Taken, Fail> {
         return Ok(Taken { id, added: false });
     }
     let id = id.unwrap_or_else(|| sha.clone());
-    let engine = state.engine()?;
+    let engine = state.current_engine().await?;
     let row = tokio::task::spawn_blocking(move || {
         let output = engine.triage(vec![message(raw.clone(), id.clone())]).pop();
         output.map(|o| stored_message(&o, &message(raw, id), &engine))

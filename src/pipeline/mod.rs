@@ -31,6 +31,7 @@ mod record;
 pub mod redact;
 pub mod resume;
 mod stages;
+pub mod store_heads;
 pub mod stream;
 pub mod threads;
 pub mod watch;
@@ -43,6 +44,7 @@ pub use record::{
     input_sha256, ErrorBody, ErrorRecord, ModelRef, ModelsInfo, Output, Record, ReviewNote,
     StageTimings, TaxonomyInfo, RECORD_SCHEMA,
 };
+pub use store_heads::StoreHead;
 pub use stream::RunStats;
 
 pub use crate::classify::{AxisResult, ReviewPolicy};
@@ -59,6 +61,7 @@ pub use crate::summarize::{
     LongMail, Method, Style, Summary, SummaryInput, SummaryOptions, ThreadMessage,
     DEFAULT_INPUT_TOKENS, DEFAULT_LEAD_BIAS, DEFAULT_MAX_CHUNKS,
 };
+pub use crate::store::{LabelSource, TrainingExample};
 pub use crate::text::DEFAULT_MAX_TOKENS;
 
 /// Errors that stop a run or keep an engine from being built (per-message failures become

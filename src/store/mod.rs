@@ -39,6 +39,7 @@ mod migrate;
 mod queue;
 mod review;
 mod stats;
+mod training;
 mod types;
 
 use std::sync::Arc;
@@ -67,6 +68,7 @@ pub use queue::{
 };
 pub use review::{AuditEntry, Correction, Note, URGENT_LABEL};
 pub use stats::{DayCount, LabelChanges, Overview};
+pub use training::{LabelSource, TrainingExample};
 pub use types::{Label, MessageId, Status};
 
 use error::query;

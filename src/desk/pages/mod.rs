@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod layout;
+pub mod learning;
 pub mod login;
 pub mod message;
 mod message_parts;
