@@ -253,16 +253,12 @@ fn load_engine(
     std::thread::Builder::new()
         .name("mailroom-load".into())
         .spawn(move || {
-            let heads = runtime.block_on(active_heads(state.store()));
-            let built = heads.and_then(|heads| {
+            let built = (|| -> anyhow::Result<_> {
+                let heads = runtime.block_on(active_heads(state.store()))?;
                 let ids: Vec<(String, i64)> =
                     heads.iter().map(|h| (h.axis.clone(), h.id)).collect();
-                builder
-                    .clone()
-                    .store_heads(heads)
-                    .build()
-                    .map(|e| (e, ids))
-            });
+                Ok((builder.clone().store_heads(heads).build()?, ids))
+            })();
             match built {
             Ok((engine, ids)) => {
                 state.set_engine_on_heads(Arc::new(engine), ids, builder);

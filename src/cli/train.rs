@@ -299,7 +299,7 @@ fn from_store(args: &TrainArgs, url: &str) -> anyhow::Result<Outcome> {
         active.as_ref(),
         &req,
         &args.models.spec(),
-        |d, n| progress(d, n),
+        &mut progress,
     ) {
         Ok(r) => r,
         Err(e) => {

@@ -6,7 +6,7 @@
 //! head whose encoder is not the one loaded is left out, with a warning, so that its axis is
 //! decided zero-shot.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::classify::head::TaxonomyRef;
 use crate::classify::Head;
@@ -96,9 +96,9 @@ pub(super) fn load(
     Ok(out)
 }
 
-fn read(path: &PathBuf) -> Result<Head, PipelineError> {
+fn read(path: &Path) -> Result<Head, PipelineError> {
     Head::load(path).map_err(|source| PipelineError::Head {
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
     })
 }

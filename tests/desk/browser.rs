@@ -412,7 +412,7 @@ async fn steps(
         || async move { path(c).await == "/overview" },
     )
     .await;
-    assert_eq!(count(c, "svg#per-day rect").await > 0, true);
+    assert!(count(c, "svg#per-day rect").await > 0);
     let changes = text(c, "#changes").await;
     assert!(changes.contains("category"), "{changes}");
     shot("overview").await;
