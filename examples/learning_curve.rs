@@ -40,7 +40,10 @@ struct Args {
 
 fn args() -> anyhow::Result<Args> {
     let mut a = Args {
-        data: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/public")),
+        data: PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/data/public"
+        )),
         axis: "category".into(),
         step: 20,
         seed: 42,
@@ -108,7 +111,10 @@ fn ingest(db: &Path, data: &Path, models: &ModelSpec) -> anyhow::Result<Vec<Know
         .build()?;
     let messages = read_inputs(&[data.to_path_buf()], &SourceOptions::default());
     let stats = engine.ingest(messages, &store, |_| {})?;
-    eprintln!("ingested {} messages ({} failed)", stats.stored, stats.failed);
+    eprintln!(
+        "ingested {} messages ({} failed)",
+        stats.stored, stats.failed
+    );
     let mut out = Vec::new();
     let s = store.store();
     for i in 1..=store.block_on(s.count())? {
@@ -173,7 +179,15 @@ fn run_order(
         ..StoreTrainRequest::new(&a.axis)
     };
     let config = config_for(&req, &shipped)?;
-    let held_set = reviewed_set(&held_ex, &a.axis, &config, models, Some(&req.cache.clone().unwrap()), |_, _| {})?.set;
+    let held_set = reviewed_set(
+        &held_ex,
+        &a.axis,
+        &config,
+        models,
+        Some(&req.cache.clone().unwrap()),
+        |_, _| {},
+    )?
+    .set;
     let all: Vec<usize> = (0..held_set.len()).collect();
     let y: Vec<usize> = held_set.y.clone();
     let policy = ReviewPolicy::default();
@@ -193,7 +207,10 @@ fn run_order(
     for (n, chunk) in pool.chunks(a.step).enumerate() {
         for k in chunk {
             let m = store.block_on(s.message(k.id))?.context("stored message")?;
-            for (axis, now) in [("category", &m.item.category), ("priority", &m.item.priority)] {
+            for (axis, now) in [
+                ("category", &m.item.category),
+                ("priority", &m.item.priority),
+            ] {
                 let truth = k.truth(axis);
                 if now.as_ref().map(|l| l.label.as_str()) != Some(truth) {
                     store.block_on(s.correct(k.id, "script", axis, truth))?;
@@ -283,7 +300,10 @@ fn main() -> anyhow::Result<()> {
     let by_date = pool.to_vec();
     let mut random = pool.to_vec();
     let mut state = a.seed;
-    let mut keyed: Vec<(u64, Known)> = random.drain(..).map(|k| (splitmix(&mut state), k)).collect();
+    let mut keyed: Vec<(u64, Known)> = random
+        .drain(..)
+        .map(|k| (splitmix(&mut state), k))
+        .collect();
     keyed.sort_by_key(|(r, k)| (*r, k.id));
     let random: Vec<Known> = keyed.into_iter().map(|(_, k)| k).collect();
     let cache = tmp.path().join("cache");
@@ -315,7 +335,11 @@ fn main() -> anyhow::Result<()> {
             Some(p) => (
                 p.corrections.to_string(),
                 format!("{:.3}", p.candidate.macro_f1),
-                format!("{:.3}{}", p.in_use.macro_f1, if p.promoted { " (promoted)" } else { "" }),
+                format!(
+                    "{:.3}{}",
+                    p.in_use.macro_f1,
+                    if p.promoted { " (promoted)" } else { "" }
+                ),
             ),
             None => ("".into(), "".into(), "".into()),
         };

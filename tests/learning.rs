@@ -31,7 +31,11 @@ fn record_of(store: &str, file: &str) -> Value {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|r| r["source"]["path"].as_str().is_some_and(|p| p.ends_with(file)))
+        .find(|r| {
+            r["source"]["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with(file))
+        })
         .unwrap_or_else(|| panic!("no record for {file}"))
 }
 
@@ -72,7 +76,12 @@ fn corrections_train_a_head_that_decides_once_promoted() {
 
     // Nothing reviewed yet: nothing to train on, and the command says so (exit 2).
     let none = mailroom(&["train", "--from-store", &store, "--axis", "category"]);
-    assert_eq!(none.status.code(), Some(2), "{}", String::from_utf8_lossy(&none.stderr));
+    assert_eq!(
+        none.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&none.stderr)
+    );
 
     // Reveal the true category: a correction where the model was wrong, else an accept.
     {
@@ -97,8 +106,14 @@ fn corrections_train_a_head_that_decides_once_promoted() {
 
     let out = mailroom_ok(&["train", "--from-store", &store, "--axis", "category"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("candidate") && text.contains("in use"), "{text}");
-    assert!(text.contains("shipped head"), "compared with the shipped head: {text}");
+    assert!(
+        text.contains("candidate") && text.contains("in use"),
+        "{text}"
+    );
+    assert!(
+        text.contains("shipped head"),
+        "compared with the shipped head: {text}"
+    );
     assert!(text.contains("tested on the 4 newer"), "{text}");
     let id: String = text
         .split("added candidate head ")
@@ -130,7 +145,10 @@ fn corrections_train_a_head_that_decides_once_promoted() {
     assert_eq!(c["method"], "head");
     assert_eq!(c["source"], format!("category@{}", &sha[..12]), "{c}");
     let heads = record["models"]["heads"].as_array().unwrap();
-    assert!(heads.iter().any(|h| h["sha256"] == sha.as_str()), "{heads:?}");
+    assert!(
+        heads.iter().any(|h| h["sha256"] == sha.as_str()),
+        "{heads:?}"
+    );
 
     // Rolled back, the shipped head decides again.
     let back = mailroom_ok(&["heads", "--store", &store, "rollback", "category"]);

@@ -260,15 +260,16 @@ fn load_engine(
                 Ok((builder.clone().store_heads(heads).build()?, ids))
             })();
             match built {
-            Ok((engine, ids)) => {
-                state.set_engine_on_heads(Arc::new(engine), ids, builder);
-                eprintln!("mailroom: models loaded");
+                Ok((engine, ids)) => {
+                    state.set_engine_on_heads(Arc::new(engine), ids, builder);
+                    eprintln!("mailroom: models loaded");
+                }
+                Err(e) => {
+                    eprintln!("error: loading the models for the desk's API: {e:#}");
+                    state.engine_failed(format!("{e:#}"));
+                }
             }
-            Err(e) => {
-                eprintln!("error: loading the models for the desk's API: {e:#}");
-                state.engine_failed(format!("{e:#}"));
-            }
-        }})
+        })
         .map(|_| ())
 }
 

@@ -79,7 +79,11 @@ fn line(h: &Head) -> String {
         .as_deref()
         .and_then(|m| serde_json::from_str(m).ok());
     if let Some(m) = m {
-        let f1 = |v: &Value| v["macro_f1"].as_f64().map_or("–".into(), |x| format!("{x:.3}"));
+        let f1 = |v: &Value| {
+            v["macro_f1"]
+                .as_f64()
+                .map_or("–".into(), |x| format!("{x:.3}"))
+        };
         s.push_str(&format!(
             "  macro-F1 {} vs {} in use (tested on {} newer, trained on {} older)",
             f1(&m["candidate"]),
@@ -134,7 +138,13 @@ pub fn run(args: HeadsArgs) -> anyhow::Result<Outcome> {
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
         HeadsCommand::Promote { id } => match store.block_on(s.promote_head(&actor, id)) {
-            Ok(h) => println!("head {} is in use for {} ({}@{})", h.id, h.axis, h.axis, short(&h.sha256)),
+            Ok(h) => println!(
+                "head {} is in use for {} ({}@{})",
+                h.id,
+                h.axis,
+                h.axis,
+                short(&h.sha256)
+            ),
             Err(e) => {
                 eprintln!("error: {e:#}");
                 return Ok(Outcome::Fatal);
@@ -146,7 +156,10 @@ pub fn run(args: HeadsArgs) -> anyhow::Result<Outcome> {
                 return Ok(Outcome::Fatal);
             };
             if h.state != HeadState::Candidate {
-                eprintln!("error: head {id} is not a candidate (it is {})", state_name(h.state));
+                eprintln!(
+                    "error: head {id} is not a candidate (it is {})",
+                    state_name(h.state)
+                );
                 return Ok(Outcome::Fatal);
             }
             store.block_on(s.retire_head(&actor, id))?;

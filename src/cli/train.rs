@@ -187,7 +187,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
         return from_store(&args, &url);
     }
     if args.data.data.is_empty() {
-        eprintln!("error: give labelled mail with --data D (or train from a store with --from-store URL)");
+        eprintln!(
+            "error: give labelled mail with --data D (or train from a store with --from-store URL)"
+        );
         return Ok(Outcome::Fatal);
     }
     let Some(out) = args.out.clone() else {

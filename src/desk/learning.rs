@@ -95,12 +95,10 @@ impl DeskState {
 
     /// Start training a candidate for `axis` in the background; refused while one runs.
     pub fn start_training(&self, axis: &str, actor: &str) -> Result<(), Fail> {
-        let trainer = self
-            .0
-            .trainer
-            .get()
-            .cloned()
-            .ok_or_else(|| Fail::EngineFailed("this desk was started without training".into()))?;
+        let trainer =
+            self.0.trainer.get().cloned().ok_or_else(|| {
+                Fail::EngineFailed("this desk was started without training".into())
+            })?;
         if let Some(TrainStatus::Running(..)) = self.training().get(axis) {
             return Err(Fail::Invalid(format!("a head for {axis} is being trained")));
         }
@@ -182,7 +180,10 @@ impl DeskState {
         let mut slot = self.slot_mut();
         match built {
             Ok(engine) => {
-                tracing::info!(heads = ids.len(), "the desk's engine now uses the store's active heads");
+                tracing::info!(
+                    heads = ids.len(),
+                    "the desk's engine now uses the store's active heads"
+                );
                 *slot = Some(EngineSlot::Ready(Arc::new(engine), Some(ids)));
                 Ok(())
             }

@@ -269,8 +269,14 @@ pub fn app(state: DeskState) -> Router {
         .route("/accounts/{name}/password", post(pages::accounts::password))
         .route("/learning", get(pages::learning::show))
         .route("/learning/train", post(pages::learning::train))
-        .route("/learning/heads/{id}/promote", post(pages::learning::promote))
-        .route("/learning/heads/{id}/discard", post(pages::learning::discard))
+        .route(
+            "/learning/heads/{id}/promote",
+            post(pages::learning::promote),
+        )
+        .route(
+            "/learning/heads/{id}/discard",
+            post(pages::learning::discard),
+        )
         .route("/learning/rollback", post(pages::learning::rollback))
         .route("/assets/desk.css", get(assets::css))
         .route("/assets/desk.js", get(assets::js))

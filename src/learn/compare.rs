@@ -208,7 +208,10 @@ mod tests {
         assert!(c.candidate_wins());
         let text = c.lines().join("\n");
         assert!(text.contains("store head 4 abcdef012345"), "{text}");
-        assert!(text.contains("7 older") && text.contains("3 newer"), "{text}");
+        assert!(
+            text.contains("7 older") && text.contains("3 newer"),
+            "{text}"
+        );
         c.current = Some(s(0.7));
         assert!(!c.candidate_wins());
         c.current = None;

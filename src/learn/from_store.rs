@@ -345,7 +345,10 @@ pub fn train_from_store(
     let policy = ReviewPolicy::default().for_axis(threshold, &label_thresholds);
     let y_test: Vec<usize> = test.iter().map(|&i| set.y[i]).collect();
     let early = fit(set, &train, &config);
-    let cand: Vec<Vec<f32>> = test.iter().map(|&i| probabilities(&early, set, i)).collect();
+    let cand: Vec<Vec<f32>> = test
+        .iter()
+        .map(|&i| probabilities(&early, set, i))
+        .collect();
     let now = current_probabilities(current, set, &test, &req.axis, models)?;
     let split_ms = examples[r.example[n_train]].time_ms();
     let comparison = Comparison {

@@ -56,12 +56,12 @@ pub use crate::email::{
     DEFAULT_MAX_DEPTH, DEFAULT_MAX_PARTS, DEFAULT_MAX_SIZE,
 };
 pub use crate::models::{Implementation, Kernel, Precision};
+pub use crate::store::{LabelSource, TrainingExample};
 pub use crate::summarize::facts::short_line as key_facts_line;
 pub use crate::summarize::{
     LongMail, Method, Style, Summary, SummaryInput, SummaryOptions, ThreadMessage,
     DEFAULT_INPUT_TOKENS, DEFAULT_LEAD_BIAS, DEFAULT_MAX_CHUNKS,
 };
-pub use crate::store::{LabelSource, TrainingExample};
 pub use crate::text::DEFAULT_MAX_TOKENS;
 
 /// Errors that stop a run or keep an engine from being built (per-message failures become

@@ -61,48 +61,7 @@ impl Store {
     /// else by when it was stored, then by id). Messages stored with an error record are left
     /// out: there is nothing to learn from.
     pub async fn training_examples(&self, axis: &str) -> StoreResult<Vec<TrainingExample>> {
-        // message -> (label, source, row, at); the latest correction wins over everything.
-        let mut labels: BTreeMap<i64, (String, LabelSource, i64, i64)> = BTreeMap::new();
-        if CONFIRMABLE.contains(&axis) {
-            let rows = sqlx::query(
-                "SELECT id, message_id, at_ms, after_json FROM audit \
-                 WHERE action = 'accept' AND message_id IS NOT NULL ORDER BY id",
-            )
-            .fetch_all(&self.pool)
-            .await
-            .map_err(query("read accepted decisions"))?;
-            for r in &rows {
-                let after: Option<String> = col(r, "after_json")?;
-                let label = after
-                    .and_then(|a| serde_json::from_str::<serde_json::Value>(&a).ok())
-                    .and_then(|v| v["labels"][axis].as_str().map(str::to_string));
-                if let Some(label) = label {
-                    labels.insert(
-                        col(r, "message_id")?,
-                        (label, LabelSource::Accepted, col(r, "id")?, col(r, "at_ms")?),
-                    );
-                }
-            }
-        }
-        let rows = sqlx::query(
-            "SELECT id, message_id, after_label, at_ms FROM corrections WHERE axis = $1 \
-             ORDER BY id",
-        )
-        .bind(axis)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(query("read corrections"))?;
-        for r in &rows {
-            labels.insert(
-                col(r, "message_id")?,
-                (
-                    col(r, "after_label")?,
-                    LabelSource::Correction,
-                    col(r, "id")?,
-                    col(r, "at_ms")?,
-                ),
-            );
-        }
+        let labels = self.final_labels(axis).await?;
         let mut out = Vec::with_capacity(labels.len());
         for (id, (label, source, row_id, labelled_at)) in labels {
             let row = sqlx::query(
@@ -130,5 +89,71 @@ impl Store {
         }
         out.sort_by_key(|e| (e.time_ms(), e.message_id));
         Ok(out)
+    }
+
+    /// How many reviewed messages [`Store::training_examples`] gives for `axis` (without
+    /// reading their bytes).
+    pub async fn training_count(&self, axis: &str) -> StoreResult<usize> {
+        let labels = self.final_labels(axis).await?;
+        let errors: Vec<i64> =
+            sqlx::query_scalar("SELECT message_id FROM triage WHERE is_error = 1")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(query("read error records"))?;
+        Ok(labels.keys().filter(|id| !errors.contains(id)).count())
+    }
+
+    /// Message -> (final label, its source, its row, when), the latest correction winning.
+    async fn final_labels(
+        &self,
+        axis: &str,
+    ) -> StoreResult<BTreeMap<i64, (String, LabelSource, i64, i64)>> {
+        let mut labels: BTreeMap<i64, (String, LabelSource, i64, i64)> = BTreeMap::new();
+        if CONFIRMABLE.contains(&axis) {
+            let rows = sqlx::query(
+                "SELECT id, message_id, at_ms, after_json FROM audit \
+                 WHERE action = 'accept' AND message_id IS NOT NULL ORDER BY id",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read accepted decisions"))?;
+            for r in &rows {
+                let after: Option<String> = col(r, "after_json")?;
+                let label = after
+                    .and_then(|a| serde_json::from_str::<serde_json::Value>(&a).ok())
+                    .and_then(|v| v["labels"][axis].as_str().map(str::to_string));
+                if let Some(label) = label {
+                    labels.insert(
+                        col(r, "message_id")?,
+                        (
+                            label,
+                            LabelSource::Accepted,
+                            col(r, "id")?,
+                            col(r, "at_ms")?,
+                        ),
+                    );
+                }
+            }
+        }
+        let rows = sqlx::query(
+            "SELECT id, message_id, after_label, at_ms FROM corrections WHERE axis = $1 \
+             ORDER BY id",
+        )
+        .bind(axis)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("read corrections"))?;
+        for r in &rows {
+            labels.insert(
+                col(r, "message_id")?,
+                (
+                    col(r, "after_label")?,
+                    LabelSource::Correction,
+                    col(r, "id")?,
+                    col(r, "at_ms")?,
+                ),
+            );
+        }
+        Ok(labels)
     }
 }

@@ -24,7 +24,10 @@ fn inbox() -> Vec<Vec<u8>> {
         .filter(|p| p.extension().is_some_and(|x| x == "eml"))
         .collect();
     files.sort();
-    files.into_iter().map(|p| std::fs::read(p).unwrap()).collect()
+    files
+        .into_iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect()
 }
 
 async fn wait_for<F, Fut>(what: &str, limit: Duration, mut f: F)
@@ -96,7 +99,9 @@ fn flow(postgres: bool) {
             .catch_unwind()
             .await;
         if let Err(panic) = result {
-            browser.screenshot(format!("{engine}-learning-failed")).await;
+            browser
+                .screenshot(format!("{engine}-learning-failed"))
+                .await;
             browser.close().await;
             std::panic::resume_unwind(panic);
         }
@@ -159,12 +164,16 @@ async fn steps(
         button.click().await.unwrap();
         let want = after.replace('_', " ");
         let want = &want;
-        wait_for("the corrected category", Duration::from_secs(20), || async move {
-            match c.find(Locator::Css("[data-current='category']")).await {
-                Ok(e) => e.text().await.unwrap_or_default() == *want,
-                Err(_) => false,
-            }
-        })
+        wait_for(
+            "the corrected category",
+            Duration::from_secs(20),
+            || async move {
+                match c.find(Locator::Css("[data-current='category']")).await {
+                    Ok(e) => e.text().await.unwrap_or_default() == *want,
+                    Err(_) => false,
+                }
+            },
+        )
         .await;
     }
     let examples = store.training_examples("category").await.unwrap();
@@ -177,18 +186,32 @@ async fn steps(
         .for_element(Locator::Css("#axis-category"))
         .await
         .unwrap();
-    assert!(text(c, "#axis-category .in-use").await.contains("shipped head"));
+    assert!(text(c, "#axis-category .in-use")
+        .await
+        .contains("shipped head"));
     click(c, "button[data-train='category']").await;
-    wait_for("the candidate and its comparison", Duration::from_secs(300), || async move {
-        if c.find(Locator::Css("#axis-category .candidate table.comparison")).await.is_ok() {
-            return true;
-        }
-        if let Ok(e) = c.find(Locator::Css("#axis-category .training[data-state='failed']")).await {
-            panic!("training failed: {}", e.text().await.unwrap_or_default());
-        }
-        let _ = c.refresh().await;
-        false
-    })
+    wait_for(
+        "the candidate and its comparison",
+        Duration::from_secs(300),
+        || async move {
+            if c.find(Locator::Css("#axis-category .candidate table.comparison"))
+                .await
+                .is_ok()
+            {
+                return true;
+            }
+            if let Ok(e) = c
+                .find(Locator::Css(
+                    "#axis-category .training[data-state='failed']",
+                ))
+                .await
+            {
+                panic!("training failed: {}", e.text().await.unwrap_or_default());
+            }
+            let _ = c.refresh().await;
+            false
+        },
+    )
     .await;
     shot("comparison").await;
     let candidate = c
@@ -204,7 +227,10 @@ async fn steps(
     let n = text(c, "#axis-category tr[data-metric='n'] td.candidate").await;
     assert_eq!(n, "1", "tested on the newest reviewed message");
     let current = text(c, "#axis-category tr[data-metric='macro_f1'] td.current").await;
-    assert!(current.parse::<f64>().is_ok(), "the head in use is scored: {current:?}");
+    assert!(
+        current.parse::<f64>().is_ok(),
+        "the head in use is scored: {current:?}"
+    );
     let comparison = text(c, "#axis-category .candidate").await;
     assert!(comparison.contains("shipped head"), "{comparison}");
 
@@ -214,11 +240,15 @@ async fn steps(
         &format!("form[action='/learning/heads/{candidate}/promote'] button"),
     )
     .await;
-    wait_for("the promoted head in use", Duration::from_secs(60), || async move {
-        text(c, "#axis-category .in-use")
-            .await
-            .contains(&format!("store head {candidate}"))
-    })
+    wait_for(
+        "the promoted head in use",
+        Duration::from_secs(60),
+        || async move {
+            text(c, "#axis-category .in-use")
+                .await
+                .contains(&format!("store head {candidate}"))
+        },
+    )
     .await;
     shot("promoted").await;
     let active = store.active_head("category").await.unwrap().unwrap();

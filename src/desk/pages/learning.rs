@@ -79,7 +79,13 @@ fn comparison(metrics: Option<&str>) -> Markup {
         _ => "nothing".into(),
     };
     let keys = ["macro_f1", "accuracy", "ece", "review_share", "n"];
-    let names = ["macro-F1", "accuracy", "ECE (lower is better)", "to review", "messages"];
+    let names = [
+        "macro-F1",
+        "accuracy",
+        "ECE (lower is better)",
+        "to review",
+        "messages",
+    ];
     html! {
         p {
             "Trained on the " (m["n_train"]) " older reviewed messages, tested on the "
@@ -162,7 +168,7 @@ pub async fn show(State(state): State<DeskState>, Admin(user): Admin) -> Result<
     let mut sections = Vec::new();
     for axis in axes(&state).await? {
         let heads = state.store().heads(&axis).await?;
-        let reviewed = state.store().training_examples(&axis).await?.len();
+        let reviewed = state.store().training_count(&axis).await?;
         let active = heads.iter().find(|h| h.state == HeadState::Active);
         let candidates: Vec<&Head> = heads
             .iter()
@@ -260,7 +266,9 @@ async fn known_axis(state: &DeskState, axis: &str) -> Result<(), Fail> {
     if axes(state).await?.iter().any(|a| a == axis) {
         Ok(())
     } else {
-        Err(Fail::Invalid(format!("{axis:?} is not an axis of this desk")))
+        Err(Fail::Invalid(format!(
+            "{axis:?} is not an axis of this desk"
+        )))
     }
 }
 
@@ -283,6 +291,15 @@ async fn follow(state: &DeskState) {
     }
 }
 
+/// The head `id`; a form naming no stored head is refused as invalid (the route exists).
+async fn stored(state: &DeskState, id: i64) -> Result<Head, Fail> {
+    state
+        .store()
+        .head(id)
+        .await?
+        .ok_or_else(|| Fail::Invalid(format!("there is no head {id}")))
+}
+
 /// `POST /learning/heads/{id}/promote`.
 pub async fn promote(
     State(state): State<DeskState>,
@@ -290,6 +307,7 @@ pub async fn promote(
     Path(id): Path<i64>,
     Checked(_): Checked<TokenForm>,
 ) -> Result<Response, Page> {
+    stored(&state, id).await?;
     let head = state.store().promote_head(&user.account.name, id).await?;
     follow(&state).await;
     Ok(back(&head.axis))
@@ -302,7 +320,7 @@ pub async fn discard(
     Path(id): Path<i64>,
     Checked(_): Checked<TokenForm>,
 ) -> Result<Response, Page> {
-    let head = state.store().head(id).await?.ok_or(Fail::NotFound)?;
+    let head = stored(&state, id).await?;
     if head.state != HeadState::Candidate {
         return Err(Fail::Invalid(format!("head {id} is not a candidate")).into());
     }

@@ -59,7 +59,10 @@ impl<'e> Worker<'e> {
                 .reuse_models(self.engine)
                 .store_heads(heads)
                 .build()?;
-            tracing::info!(heads = ids.len(), "the worker's engine now uses the store's active heads");
+            tracing::info!(
+                heads = ids.len(),
+                "the worker's engine now uses the store's active heads"
+            );
             *f.engine.borrow_mut() = Some(Arc::new(engine));
             *f.built_on.borrow_mut() = ids;
         }
