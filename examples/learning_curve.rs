@@ -169,7 +169,7 @@ fn run_order(
     a: &Args,
     models: &ModelSpec,
     cache: &Path,
-) -> anyhow::Result<(Vec<Point>, Scores)> {
+) -> anyhow::Result<(Vec<Point>, Scores, Scores)> {
     let store = BlockingStore::open(&format!("sqlite:{}", db.display()))?;
     let s = store.store();
     let held_ex = held_examples(&store, held, &a.axis);
@@ -198,11 +198,18 @@ fn run_order(
             Current::Store(_, h) | Current::Shipped(h) => {
                 policy.for_axis(h.meta.review_threshold, &h.meta.label_review_thresholds)
             }
-            _ => policy.clone(),
+            _ => {
+                let t = mailroom::pipeline::load_taxonomy(None)?;
+                match t.axis(&a.axis) {
+                    Some(ax) => policy.for_axis(ax.review_threshold, &ax.label_thresholds()),
+                    None => policy.clone(),
+                }
+            }
         };
         Ok(score(&held_set.labels, &y, &p, &rule))
     };
     let shipped_score = on_held(&shipped)?;
+    let zero_shot_score = on_held(&Current::ZeroShot)?;
     let mut points = Vec::new();
     for (n, chunk) in pool.chunks(a.step).enumerate() {
         for k in chunk {
@@ -270,7 +277,7 @@ fn run_order(
             promoted,
         });
     }
-    Ok((points, shipped_score))
+    Ok((points, shipped_score, zero_shot_score))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -314,6 +321,7 @@ fn main() -> anyhow::Result<()> {
         curves.push(run_order(name, &db, order, held, &a, &models, &cache)?);
     }
     let shipped = &curves[0].1;
+    let zero_shot = &curves[0].2;
     println!(
         "axis {}: macro-F1 on the {} newest messages (held out), against corrections revealed {} at a time",
         a.axis,
@@ -326,6 +334,13 @@ fn main() -> anyhow::Result<()> {
         shipped.accuracy,
         shipped.ece,
         100.0 * shipped.review_share
+    );
+    println!(
+        "zero-shot (the taxonomy's descriptions, no training): macro-F1 {:.3}, accuracy {:.3}, ECE {:.3}, to review {:.1} %",
+        zero_shot.macro_f1,
+        zero_shot.accuracy,
+        zero_shot.ece,
+        100.0 * zero_shot.review_share
     );
     println!("| reviewed | by date: candidate | in use | random: candidate | in use |");
     println!("|---:|---:|---:|---:|---:|");
