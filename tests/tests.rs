@@ -14,6 +14,7 @@ mod email;
 mod http;
 mod imap;
 mod ingest;
+mod learning;
 
 mod text;
 mod threads;

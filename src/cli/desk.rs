@@ -15,6 +15,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 
 use mailroom::desk::{self, DeskConfig, DeskState};
+use mailroom::pipeline::store_heads::active_heads;
 use mailroom::pipeline::EngineBuilder;
 use mailroom::store::{Role, Store};
 
@@ -176,7 +177,7 @@ fn read_password(path: &Path) -> anyhow::Result<String> {
 }
 
 /// Who the audit log names for changes made here.
-fn actor() -> String {
+pub fn actor() -> String {
     let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     format!("cli:{who}")
 }
@@ -239,22 +240,39 @@ async fn first_admin(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Load the engine on its own thread and hand it to the desk.
-fn load_engine(state: DeskState, args: &ServeDesk) -> std::io::Result<()> {
+/// Load the engine on its own thread, with the store's active heads, and hand it to the desk
+/// (with the builder, so that the desk builds it again when the heads in use change); hand
+/// over the trainer of the desk's Train button too.
+fn load_engine(
+    state: DeskState,
+    args: &ServeDesk,
+    runtime: tokio::runtime::Handle,
+) -> std::io::Result<()> {
     let builder = EngineBuilder::new(args.models.spec())
         .summary(super::method_or_none(&args.summary))
         .jobs(Some(1));
     let builder = args.classifier.apply(builder);
+    state.set_trainer(Arc::new(super::learning::DeskTrainer {
+        models: args.models.spec(),
+    }));
     std::thread::Builder::new()
         .name("mailroom-load".into())
-        .spawn(move || match builder.build() {
-            Ok(engine) => {
-                state.set_engine(Arc::new(engine));
-                eprintln!("mailroom: models loaded");
-            }
-            Err(e) => {
-                eprintln!("error: loading the models for the desk's API: {e:#}");
-                state.engine_failed(format!("{e:#}"));
+        .spawn(move || {
+            let built = (|| -> anyhow::Result<_> {
+                let heads = runtime.block_on(active_heads(state.store()))?;
+                let ids: Vec<(String, i64)> =
+                    heads.iter().map(|h| (h.axis.clone(), h.id)).collect();
+                Ok((builder.clone().store_heads(heads).build()?, ids))
+            })();
+            match built {
+                Ok((engine, ids)) => {
+                    state.set_engine_on_heads(Arc::new(engine), ids, builder);
+                    eprintln!("mailroom: models loaded");
+                }
+                Err(e) => {
+                    eprintln!("error: loading the models for the desk's API: {e:#}");
+                    state.engine_failed(format!("{e:#}"));
+                }
             }
         })
         .map(|_| ())
@@ -295,7 +313,8 @@ async fn serve(url: &str, args: ServeDesk) -> anyhow::Result<Outcome> {
     // Tests and scripts wait for this line to learn the port.
     eprintln!("mailroom: desk on http://{local}");
     if !args.queue {
-        load_engine(state.clone(), &args).context("starting the model thread")?;
+        load_engine(state.clone(), &args, tokio::runtime::Handle::current())
+            .context("starting the model thread")?;
     }
     let purger = {
         let state = state.clone();

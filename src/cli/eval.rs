@@ -76,6 +76,9 @@ pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
     let Some(data) = args.data.take() else {
         bail!("eval needs --axis and --data (or the `summaries` subcommand)");
     };
+    if data.data.is_empty() {
+        bail!("eval needs --data D: the labelled mail to score on");
+    }
     let scored = match (&args.head, args.zero_shot) {
         (Some(h), _) => Scored::Head(h.clone()),
         (None, true) => Scored::ZeroShot,

@@ -91,7 +91,8 @@ pub fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
         .summary_options(args.summary_options.options())
         .batch(args.batch)
         .limits(limits);
-    let engine = args.classifier.apply(builder).build()?;
+    let heads = mailroom::pipeline::store_heads::active_heads_blocking(&store)?;
+    let engine = args.classifier.apply(builder).store_heads(heads).build()?;
     let progress = if args.progress || std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         pb.set_style(

@@ -15,7 +15,9 @@ mod eval;
 mod eval_summaries;
 mod generate;
 mod groups;
+mod heads;
 mod ingest;
+mod learning;
 mod mailbox;
 mod models;
 mod output;
@@ -64,7 +66,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Classify each message on every axis (zero-shot taxonomy plus trained heads); JSON lines.
     Classify(classify::ClassifyArgs),
-    /// Train a classification head for an axis on labelled mail and write it to HEAD.
+    /// Train a classification head for an axis on labelled mail and write it to HEAD, or on a
+    /// store's reviewed mail (--from-store) as a candidate to compare and promote.
     Train(train::TrainArgs),
     /// Score a head, zero-shot, or a cross-validated head on labelled mail.
     Eval(eval::EvalArgs),
@@ -82,6 +85,8 @@ pub enum Command {
     Export(ingest::ExportArgs),
     /// List the groups of near-duplicate messages in a store (campaigns, repeats), largest first.
     Groups(groups::GroupsArgs),
+    /// The store's heads: list, show, promote, discard, roll back.
+    Heads(heads::HeadsArgs),
     /// Put messages in the store's job queue for workers (one job per message; idempotent).
     Enqueue(queue::EnqueueArgs),
     /// Claim queued messages in batches, triage them and store each record with its job's state.
@@ -171,6 +176,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Ingest(args) => ingest::run(args),
         Command::Export(args) => ingest::export(args),
         Command::Groups(args) => groups::run(args),
+        Command::Heads(args) => heads::run(args),
         Command::Enqueue(args) => queue::run_enqueue(args),
         Command::Worker(args) => worker::run(args),
         Command::Queue(cmd) => queue::run(cmd),

@@ -1,6 +1,10 @@
 //! `mailroom train --axis A --data D --out HEAD`: fit a logistic-regression head on labelled
 //! mail, calibrate it on held-back folds, record its cross-validated metrics, and write the head
 //! file. Also home of the data and feature flags `eval` shares; the work is `learn::train`.
+//!
+//! `mailroom train --from-store S --axis A`: train a candidate head on the store's reviewed
+//! mail, compare it with the head in use on the newer reviewed messages, print the comparison
+//! and add the candidate to the store (`mailroom heads promote ID` puts it in use).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -21,8 +25,8 @@ pub struct DataArgs {
     #[arg(long)]
     pub axis: String,
     /// Labelled mail: a labels CSV (`path,label`), a folder holding labels.csv, a folder per
-    /// label, or JSON lines. Repeat to combine sets.
-    #[arg(long, required = true, value_name = "D")]
+    /// label, or JSON lines. Repeat to combine sets. (`train --from-store` needs none.)
+    #[arg(long, value_name = "D")]
     pub data: Vec<PathBuf>,
     /// Rename a data label, `FROM=TO` (repeatable); `FROM=` drops it.
     #[arg(long = "map", value_name = "FROM=TO")]
@@ -133,9 +137,22 @@ pub struct TrainArgs {
     fit: FitArgs,
     #[command(flatten)]
     models: ModelArgs,
-    /// Where to write the head (a safetensors file with JSON metadata).
+    /// Where to write the head (a safetensors file with JSON metadata); with --from-store,
+    /// optional: the candidate is also written there.
     #[arg(long, value_name = "HEAD")]
-    out: PathBuf,
+    out: Option<PathBuf>,
+    /// Train from this store's reviewed mail (corrections and accepted decisions) instead of
+    /// --data, and add the head as a candidate.
+    #[arg(long, value_name = "URL")]
+    from_store: Option<String>,
+    /// With --from-store: the share of the reviewed messages (the newest) the candidate and
+    /// the head in use are compared on.
+    #[arg(long, default_value_t = mailroom::learn::compare::DEFAULT_TEST_SHARE)]
+    test_share: f64,
+    /// With --from-store: train with the --features/--l2/... flags instead of the head in
+    /// use's own features and options.
+    #[arg(long)]
+    own_fit: bool,
     /// Cross-validation folds for the metrics recorded in the head (0: skip).
     #[arg(long, default_value_t = 5)]
     folds: usize,
@@ -166,6 +183,19 @@ pub fn embedding_progress() -> impl FnMut(usize, usize) {
 
 /// Run `train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
+    if let Some(url) = args.from_store.clone() {
+        return from_store(&args, &url);
+    }
+    if args.data.data.is_empty() {
+        eprintln!(
+            "error: give labelled mail with --data D (or train from a store with --from-store URL)"
+        );
+        return Ok(Outcome::Fatal);
+    }
+    let Some(out) = args.out.clone() else {
+        eprintln!("error: give the head file to write with --out HEAD");
+        return Ok(Outcome::Fatal);
+    };
     let req = TrainRequest {
         data: args.data.spec(),
         fit: args.fit.choices(),
@@ -173,7 +203,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
         folds: args.folds,
         review_threshold: args.review_threshold,
         target_precision: args.target_precision,
-        out: args.out.clone(),
+        out: out.clone(),
     };
     let mut embedded = false;
     let mut progress = embedding_progress();
@@ -233,9 +263,69 @@ pub fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
     }
     eprintln!(
         "wrote {} ({} features, temperature {:.3})",
-        args.out.display(),
+        out.display(),
         head.model.dim,
         head.meta.calibration.temperature
+    );
+    Ok(Outcome::Ok)
+}
+
+/// `train --from-store`: a candidate from the store's reviewed mail, compared and added.
+fn from_store(args: &TrainArgs, url: &str) -> anyhow::Result<Outcome> {
+    use mailroom::learn::from_store::StoreTrainRequest;
+    use mailroom::pipeline::store_heads::store_head;
+
+    let store = match mailroom::store::BlockingStore::open(url) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: opening the store {url}: {e:#}");
+            return Ok(Outcome::Fatal);
+        }
+    };
+    let axis = &args.data.axis;
+    let examples = store.block_on(store.store().training_examples(axis))?;
+    eprintln!("{} reviewed messages for axis {axis}", examples.len());
+    let active = match store.block_on(store.store().active_head(axis))? {
+        Some(h) => store.block_on(store_head(store.store(), h.id))?,
+        None => None,
+    };
+    let req = StoreTrainRequest {
+        axis: axis.clone(),
+        test_share: args.test_share,
+        fit: args.own_fit.then(|| args.fit.choices()),
+        cache: args.data.cache.clone(),
+    };
+    let mut progress = embedding_progress();
+    let (row, comparison) = match super::learning::candidate(
+        &examples,
+        active.as_ref(),
+        &req,
+        &args.models.spec(),
+        &mut progress,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!();
+            eprintln!("error: {e:#}");
+            return Ok(Outcome::Fatal);
+        }
+    };
+    eprintln!();
+    if let Some(out) = &args.out {
+        std::fs::write(out, &row.data)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", out.display()))?;
+        eprintln!("wrote {}", out.display());
+    }
+    let head = store.block_on(store.store().add_head(&super::desk::actor(), &row))?;
+    for line in comparison.lines() {
+        println!("{line}");
+    }
+    println!(
+        "added candidate head {} ({}@{}); put it in use with: mailroom heads --store URL promote {}",
+        head.id,
+        head.axis,
+        &head.sha256[..12],
+        head.id
     );
     Ok(Outcome::Ok)
 }

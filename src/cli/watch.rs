@@ -118,7 +118,11 @@ pub fn run(args: WatchArgs) -> anyhow::Result<Outcome> {
             .summary(super::method_or_none(&args.summary))
             .summary_options(args.summary_options.options())
             .limits(limits);
-        Some(args.classifier.apply(builder).build()?)
+        let heads = match &store {
+            Some(s) => mailroom::pipeline::store_heads::active_heads_blocking(s)?,
+            None => Vec::new(),
+        };
+        Some(args.classifier.apply(builder).store_heads(heads).build()?)
     };
     stop_on_signals(Arc::clone(&opts.stop))?;
     if let Some(port) = args.metrics_port {

@@ -129,7 +129,10 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
         .jobs(args.jobs)
         .batch(args.batch as usize)
         .limits(limits);
-    let engine = args.classifier.apply(builder).build()?;
+    let heads = runtime.block_on(mailroom::pipeline::store_heads::active_heads(&store))?;
+    let ids: Vec<(String, i64)> = heads.iter().map(|h| (h.axis.clone(), h.id)).collect();
+    let builder = args.classifier.apply(builder);
+    let engine = builder.clone().store_heads(heads).build()?;
     let id = args.worker_id.clone().unwrap_or_else(default_worker_id);
     let shutdown = Shutdown::new();
     let worker = Worker::new(
@@ -146,7 +149,8 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
             ..WorkerOptions::default()
         },
         shutdown.clone(),
-    );
+    )
+    .follow_store_heads(builder, ids);
     if let Some(port) = args.metrics_port {
         let page = Arc::new(MetricsPage {
             id: id.clone(),

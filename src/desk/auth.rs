@@ -179,7 +179,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Admin {
         if u.is_admin() {
             Ok(Admin(u))
         } else {
-            Err(Page(Fail::Forbidden("Only an admin can manage accounts.")).into_response())
+            Err(Page(Fail::Forbidden("Only an admin can do this.")).into_response())
         }
     }
 }

@@ -63,7 +63,7 @@ pub async fn take(state: &DeskState, raw: Vec<u8>) -> Result<Taken, Fail> {
             None => Err(Fail::Internal("the queue returned no job".into())),
         };
     }
-    let engine = state.engine()?;
+    let engine = state.current_engine().await?;
     let row = tokio::task::spawn_blocking(move || {
         let output = engine.triage(vec![message(raw.clone(), id.clone())]).pop();
         output.map(|o| stored_message(&o, &message(raw, id), &engine))

@@ -24,6 +24,7 @@
 //! | `POST /groups/{id}/{accept,label,status}` | the same for every member of a group of near-duplicates |
 //! | `GET /overview` | volumes, review share, corrections per label, as SVG charts |
 //! | `GET /accounts`, `POST /accounts...` | accounts (admins only) |
+//! | `GET /learning`, `POST /learning/...` | heads trained from corrections: train, compare, promote, discard, roll back (admins only) |
 //! | `GET /help` | the keyboard shortcuts |
 //! | `/api/...` | the JSON contract, see [`openapi`] |
 
@@ -37,12 +38,14 @@ mod filters;
 mod group_actions;
 mod highlight;
 mod intake;
+mod learning;
 mod limiter;
 pub mod openapi;
 mod pages;
 mod record;
 
-use std::sync::{Arc, OnceLock};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
@@ -53,9 +56,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use tokio::sync::Semaphore;
 
+pub use learning::{TrainJob, TrainStatus, TrainedHead, Trainer};
 pub use limiter::LoginLimits;
 
-use crate::pipeline::Engine;
+use crate::pipeline::{Engine, EngineBuilder};
 use crate::store::Store;
 
 /// The name of the session cookie.
@@ -96,8 +100,11 @@ impl Default for DeskConfig {
 
 /// Where the engine for `POST /api/messages` stands.
 enum EngineSlot {
-    /// Loaded.
-    Ready(Arc<Engine>),
+    /// Loaded; with the store's active heads (axis, id) it was built on, when it follows them.
+    Ready(Arc<Engine>, Option<Vec<(String, i64)>>),
+    /// The store's active heads changed and cannot be used (why); this engine, built on the
+    /// heads before, no longer triages, but its models serve the next rebuild.
+    Stale(Arc<Engine>, String),
     /// Loading failed; the desk works on, but cannot triage new messages.
     Failed(String),
 }
@@ -109,7 +116,15 @@ struct Shared {
     /// Password checks run one or two at a time: argon2 is slow on purpose, and a flood of
     /// logins must not take every core from the caseworkers.
     password_checks: Semaphore,
-    engine: OnceLock<EngineSlot>,
+    engine: RwLock<Option<EngineSlot>>,
+    /// Builds the engine again on other store heads (set when the engine follows the store).
+    rebuild: OnceLock<EngineBuilder>,
+    /// One rebuild at a time.
+    reload: tokio::sync::Mutex<()>,
+    /// Trains candidate heads (the command line hands it over).
+    trainer: OnceLock<Arc<dyn Trainer>>,
+    /// Training per axis since the desk started.
+    training: Mutex<BTreeMap<String, TrainStatus>>,
 }
 
 /// The desk's shared state: the store, the settings, the login limiter and (once loaded) the
@@ -136,18 +151,36 @@ impl DeskState {
             config,
             limiter,
             password_checks: Semaphore::new(2),
-            engine: OnceLock::new(),
+            engine: RwLock::new(None),
+            rebuild: OnceLock::new(),
+            reload: tokio::sync::Mutex::new(()),
+            trainer: OnceLock::new(),
+            training: Mutex::new(BTreeMap::new()),
         }))
     }
 
     /// Hand over the engine that triages new messages. Only the first call counts.
     pub fn set_engine(&self, engine: Arc<Engine>) {
-        let _ = self.0.engine.set(EngineSlot::Ready(engine));
+        let mut slot = self.slot_mut();
+        if slot.is_none() {
+            *slot = Some(EngineSlot::Ready(engine, None));
+        }
     }
 
     /// Record that the engine could not be loaded (`POST /api/messages` then says why, once).
     pub fn engine_failed(&self, why: String) {
-        let _ = self.0.engine.set(EngineSlot::Failed(why));
+        let mut slot = self.slot_mut();
+        if slot.is_none() {
+            *slot = Some(EngineSlot::Failed(why));
+        }
+    }
+
+    fn slot(&self) -> RwLockReadGuard<'_, Option<EngineSlot>> {
+        self.0.engine.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn slot_mut(&self) -> RwLockWriteGuard<'_, Option<EngineSlot>> {
+        self.0.engine.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The store.
@@ -169,9 +202,11 @@ impl DeskState {
     }
 
     fn engine(&self) -> Result<Arc<Engine>, error::Fail> {
-        match self.0.engine.get() {
-            Some(EngineSlot::Ready(e)) => Ok(Arc::clone(e)),
-            Some(EngineSlot::Failed(why)) => Err(error::Fail::EngineFailed(why.clone())),
+        match &*self.slot() {
+            Some(EngineSlot::Ready(e, _)) => Ok(Arc::clone(e)),
+            Some(EngineSlot::Stale(_, why) | EngineSlot::Failed(why)) => {
+                Err(error::Fail::EngineFailed(why.clone()))
+            }
             None => Err(error::Fail::NotReady),
         }
     }
@@ -201,6 +236,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/accounts/{name}/role"),
     ("POST", "/accounts/{name}/disabled"),
     ("POST", "/accounts/{name}/password"),
+    ("GET", "/learning"),
+    ("POST", "/learning/train"),
+    ("POST", "/learning/heads/{id}/promote"),
+    ("POST", "/learning/heads/{id}/discard"),
+    ("POST", "/learning/rollback"),
     ("GET", "/assets/desk.css"),
     ("GET", "/assets/desk.js"),
     ("GET", "/healthz"),
@@ -238,6 +278,17 @@ pub fn app(state: DeskState) -> Router {
         .route("/accounts/{name}/role", post(pages::accounts::role))
         .route("/accounts/{name}/disabled", post(pages::accounts::disabled))
         .route("/accounts/{name}/password", post(pages::accounts::password))
+        .route("/learning", get(pages::learning::show))
+        .route("/learning/train", post(pages::learning::train))
+        .route(
+            "/learning/heads/{id}/promote",
+            post(pages::learning::promote),
+        )
+        .route(
+            "/learning/heads/{id}/discard",
+            post(pages::learning::discard),
+        )
+        .route("/learning/rollback", post(pages::learning::rollback))
         .route("/assets/desk.css", get(assets::css))
         .route("/assets/desk.js", get(assets::js))
         .route("/healthz", get(|| async { "ok" }))

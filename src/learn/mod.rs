@@ -9,14 +9,18 @@
 //! - [`fit`]: folds, fitting and cross-validation of a logistic-regression head.
 //! - [`train`]: a head from labelled mail, with its cross-validated metrics.
 //! - [`eval`]: scores of a head, of zero-shot, or of cross-validation.
+//! - [`from_store`], [`compare`]: a candidate head from the store's reviewed mail, compared
+//!   with the head in use on the newer messages it did not train on.
 //! - [`metrics`], [`plot`]: the scores and their SVG plots; [`summaries`]: ROUGE evaluation.
 
 pub mod cache;
 pub mod choices;
+pub mod compare;
 pub mod corpus;
 pub mod data;
 pub mod eval;
 pub mod fit;
+pub mod from_store;
 pub mod metrics;
 pub mod plot;
 pub mod summaries;

@@ -9,13 +9,14 @@ use std::sync::{Arc, Mutex};
 use crate::classify::head::TaxonomyRef;
 use crate::classify::{Classifier, Embed, ReviewPolicy, Taxonomy, ZeroShot};
 use crate::email::Limits;
-use crate::models::Encoder;
+use crate::models::{Encoder, Generator};
 use crate::summarize::{Method, SummaryOptions};
 
 use super::engine::{Engine, EngineConfig, Mode};
 use super::heads;
 use super::models::ModelSpec;
 use super::record::{sha256_hex, TaxonomyInfo};
+use super::store_heads::StoreHead;
 use super::PipelineError;
 
 /// Builds an [`Engine`]. Defaults: triage mode, abstractive brief summaries, the built-in
@@ -28,8 +29,10 @@ pub struct EngineBuilder {
     taxonomy: Option<PathBuf>,
     zero_shot: bool,
     heads: Vec<PathBuf>,
+    store_heads: Vec<StoreHead>,
     default_heads: bool,
     encoder: Option<Arc<Encoder>>,
+    generator: Option<Arc<Mutex<Generator>>>,
 }
 
 impl EngineBuilder {
@@ -42,8 +45,10 @@ impl EngineBuilder {
             taxonomy: None,
             zero_shot: true,
             heads: Vec::new(),
+            store_heads: Vec::new(),
             default_heads: true,
             encoder: None,
+            generator: None,
         }
     }
 
@@ -87,6 +92,15 @@ impl EngineBuilder {
     /// Trained heads: each decides its axis instead of zero-shot, or adds an axis.
     pub fn heads(mut self, paths: Vec<PathBuf>) -> Self {
         self.heads = paths;
+        self
+    }
+
+    /// The store's active heads ([`super::store_heads::active_heads`]): each decides its axis
+    /// in place of the shipped default head; a head named with [`EngineBuilder::heads`] still
+    /// wins. Refused when its bytes do not match its stored SHA-256 or its encoder is not the
+    /// one loaded.
+    pub fn store_heads(mut self, heads: Vec<StoreHead>) -> Self {
+        self.store_heads = heads;
         self
     }
 
@@ -139,13 +153,21 @@ impl EngineBuilder {
         self
     }
 
+    /// Use the models `engine` loaded (its encoder and generator) instead of loading them
+    /// again: building an engine with other heads (after a promotion) then costs little.
+    pub fn reuse_models(mut self, engine: &Engine) -> Self {
+        self.encoder = engine.encoder.clone();
+        self.generator = engine.generator.clone();
+        self
+    }
+
     /// Load what the mode needs and put the engine together.
     pub fn build(mut self) -> Result<Engine, PipelineError> {
         let classifying = self.config.mode != Mode::Summarize;
         let method = self.config.summary_method();
         let candidates = if classifying {
             let defaults = self.default_heads && self.taxonomy.is_none();
-            heads::load(&self.heads, &self.models, defaults)?
+            heads::load(&self.heads, &self.store_heads, &self.models, defaults)?
         } else {
             Vec::new()
         };
@@ -169,8 +191,11 @@ impl EngineBuilder {
             version: t.version.clone(),
         });
         let heads = heads::check(candidates, encoder.as_deref(), taxonomy_ref.as_ref())?;
-        let generator = match method {
-            Some(Method::Abstractive) => Some(Arc::new(Mutex::new(self.models.load_generator()?))),
+        let generator = match (method, self.generator.take()) {
+            (Some(Method::Abstractive), Some(g)) => Some(g),
+            (Some(Method::Abstractive), None) => {
+                Some(Arc::new(Mutex::new(self.models.load_generator()?)))
+            }
             _ => None,
         };
         let taxonomy_info = taxonomy.as_ref().map(info);

@@ -1,5 +1,6 @@
-//! The heads an engine classifies with: those the operator names, then the shipped default
-//! heads of the built-in taxonomy (listed in the model manifest with role `heads`, verified by
+//! The heads an engine classifies with: those the operator names, then the store's active
+//! heads (for an engine that writes to a store), then the shipped default heads of the
+//! built-in taxonomy (listed in the model manifest with role `heads`, verified by
 //! SHA-256 like any model) for every axis no named head decides. Each is checked against the
 //! loaded encoder and taxonomy: a named head that does not fit is refused by name; a default
 //! head whose encoder is not the one loaded is left out, with a warning, so that its axis is
@@ -12,6 +13,7 @@ use crate::classify::Head;
 use crate::models::Encoder;
 
 use super::models::ModelSpec;
+use super::store_heads::StoreHead;
 use super::PipelineError;
 
 /// Where a head came from.
@@ -19,6 +21,8 @@ use super::PipelineError;
 pub(super) enum Origin {
     /// Named by the operator (`--head`).
     Named,
+    /// The store's active head for its axis (verified against its stored SHA-256).
+    Store,
     /// Shipped with the default models.
     Default,
 }
@@ -38,9 +42,11 @@ impl Candidate {
     }
 }
 
-/// Read the named heads, then (when `defaults`) the default heads for the axes they leave.
+/// Read the named heads, then the store's heads for the axes they leave, then (when
+/// `defaults`) the default heads for the axes left after those.
 pub(super) fn load(
     named: &[PathBuf],
+    stored: &[StoreHead],
     models: &ModelSpec,
     defaults: bool,
 ) -> Result<Vec<Candidate>, PipelineError> {
@@ -50,6 +56,24 @@ pub(super) fn load(
             head: read(path)?,
             path: path.clone(),
             origin: Origin::Named,
+        });
+    }
+    for s in stored {
+        s.verify()?;
+        let head = Head::from_bytes(&s.data).map_err(|reason| PipelineError::Head {
+            path: s.path(),
+            source: crate::classify::ClassifyError::Head {
+                path: s.path(),
+                reason,
+            },
+        })?;
+        if out.iter().any(|c| c.head.meta.axis == head.meta.axis) {
+            continue;
+        }
+        out.push(Candidate {
+            head,
+            path: s.path(),
+            origin: Origin::Store,
         });
     }
     if !defaults {
@@ -97,7 +121,7 @@ pub(super) fn check(
         if let Some(e) = encoder {
             if let Err(err) = c.head.check_encoder(&c.path, e.model_id(), e.sha256()) {
                 match c.origin {
-                    Origin::Named => return Err(refused(err)),
+                    Origin::Named | Origin::Store => return Err(refused(err)),
                     Origin::Default => {
                         tracing::warn!(
                             axis = %c.head.meta.axis,

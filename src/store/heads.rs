@@ -131,6 +131,35 @@ impl Store {
         row.as_ref().map(head_from_row).transpose()
     }
 
+    /// The active head of every axis that has one, by axis.
+    pub async fn active_heads(&self) -> StoreResult<Vec<Head>> {
+        let sql = format!("SELECT {HEAD_COLUMNS} FROM heads WHERE state = 'active' ORDER BY axis");
+        let rows = sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("list active heads"))?;
+        rows.iter().map(head_from_row).collect()
+    }
+
+    /// One head, if stored.
+    pub async fn head(&self, id: i64) -> StoreResult<Option<Head>> {
+        let sql = format!("SELECT {HEAD_COLUMNS} FROM heads WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("read head"))?;
+        row.as_ref().map(head_from_row).transpose()
+    }
+
+    /// Every axis that has a head, in name order.
+    pub async fn head_axes(&self) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar("SELECT DISTINCT axis FROM heads ORDER BY axis")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("list head axes"))
+    }
+
     /// A head's bytes.
     pub async fn head_data(&self, id: i64) -> StoreResult<Option<Vec<u8>>> {
         sqlx::query_scalar("SELECT data FROM heads WHERE id = $1")
@@ -191,6 +220,35 @@ impl Store {
         self.head_audit(&mut tx, actor, "head.retire", Some(b), Some(a))
             .await?;
         tx.commit().await.map_err(query("commit retirement"))
+    }
+
+    /// Roll an axis back: the head that was active before the current one (the most recently
+    /// retired head that had been promoted) becomes active again; with none, the active head
+    /// retires and the axis goes back to the head the engines ship with. Returns the head now
+    /// active, if any.
+    pub async fn rollback_head(&self, actor: &str, axis: &str) -> StoreResult<Option<Head>> {
+        let Some(active) = self.active_head(axis).await? else {
+            return Err(StoreError::Conflict(format!(
+                "axis {axis} has no head of the store in use: nothing to roll back"
+            )));
+        };
+        let sql = format!(
+            "SELECT {HEAD_COLUMNS} FROM heads WHERE axis = $1 AND state = 'retired' \
+             AND promoted_at IS NOT NULL AND id <> $2 ORDER BY retired_at DESC, id DESC LIMIT 1"
+        );
+        let previous = sqlx::query(&sql)
+            .bind(axis)
+            .bind(active.id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("find the previous head"))?;
+        match previous.as_ref().map(head_from_row).transpose()? {
+            Some(p) => Ok(Some(self.promote_head(actor, p.id).await?)),
+            None => {
+                self.retire_head(actor, active.id).await?;
+                Ok(None)
+            }
+        }
     }
 
     async fn lock_head(&self, tx: &mut sqlx::AnyConnection, id: i64) -> StoreResult<Head> {

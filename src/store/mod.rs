@@ -43,6 +43,7 @@ mod queue_groups;
 mod review;
 pub mod similar;
 mod stats;
+mod training;
 mod types;
 
 use std::sync::Arc;
@@ -74,6 +75,7 @@ pub use queue::{
 pub use review::{AuditEntry, Correction, Note, URGENT_LABEL};
 pub use similar::Signature;
 pub use stats::{DayCount, LabelChanges, Overview};
+pub use training::{LabelSource, TrainingExample};
 pub use types::{Label, MessageId, Status};
 
 use error::query;

@@ -5,6 +5,8 @@
 //!   the queue of the triaged example inbox, an urgent message with its marks, a correction with
 //!   the keyboard, hostile messages shown as text, log out; screenshots in
 //!   `target/desk-screenshots/`.
+//! - `learning.rs`: learning from corrections in a real browser: correct, train, compare,
+//!   promote, and the next message decided by the new head.
 //! - `api.rs`: the JSON contract and the OpenAPI document, in process.
 //! - `security.rs`: sessions, CSRF, roles, the login limit, hostile text, in process.
 //!
@@ -14,6 +16,7 @@
 mod api;
 mod browser;
 mod groups;
+mod learning;
 mod security;
 
 use std::future::Future;

@@ -10,6 +10,7 @@ mod jobs;
 mod messages;
 mod queue;
 mod review;
+mod training;
 mod upgrade;
 
 use std::future::Future;

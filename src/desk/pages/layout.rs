@@ -27,7 +27,7 @@ pub fn page(title: &str, user: Option<&SessionUser>, body: Markup) -> Markup {
                         nav aria-label="Main" {
                             a href="/" { "Queue" }
                             a href="/overview" data-key="v" { "Overview" }
-                            @if u.is_admin() { a href="/accounts" { "Accounts" } }
+                            @if u.is_admin() { a href="/learning" { "Learning" } a href="/accounts" { "Accounts" } }
                             a href="/help" { "Keys " kbd { "?" } }
                         }
                         span.who { (u.account.name) " (" (u.account.role.as_str()) ")" }

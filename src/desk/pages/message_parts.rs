@@ -46,6 +46,7 @@ fn hidden(user: &SessionUser, back: &str) -> Markup {
 
 /// Every axis: the label now, the model's probabilities, why it went to review, and the
 /// correction buttons.
+#[allow(clippy::let_unit_value)] // maud's `@let` is the way to count inside the template
 pub fn decisions(v: &View, user: &SessionUser, back: &str) -> Markup {
     let id = v.msg.item.id;
     // Axes of their own get the spare keys in order.

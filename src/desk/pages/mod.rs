@@ -6,6 +6,7 @@ mod group;
 
 pub use group::{count as group_count, facet as group_facet};
 pub mod layout;
+pub mod learning;
 pub mod login;
 pub mod message;
 mod message_parts;

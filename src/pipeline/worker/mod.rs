@@ -22,6 +22,7 @@
 //! The loop runs on the caller's thread; store calls run on a tokio runtime the caller owns
 //! (the same one can serve the metrics page).
 
+mod follow;
 mod heartbeat;
 pub mod job;
 pub mod outcome;
@@ -149,6 +150,7 @@ pub struct Worker<'e> {
     opts: WorkerOptions,
     stats: Arc<WorkerStats>,
     shutdown: Shutdown,
+    follow: Option<follow::Follow>,
 }
 
 impl std::fmt::Debug for Worker<'_> {
@@ -177,6 +179,7 @@ impl<'e> Worker<'e> {
             opts,
             stats: Arc::new(WorkerStats::default()),
             shutdown,
+            follow: None,
         }
     }
 

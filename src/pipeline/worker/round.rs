@@ -53,8 +53,13 @@ impl Worker<'_> {
             end: RoundEnd::default(),
         });
         let started = Instant::now();
+        // After a promotion or a rollback, this round's messages are decided by the head now
+        // in use (the rest of the engine's settings are the same, so the state keeps using
+        // the engine the worker was made with).
+        let followed = self.followed_engine()?;
+        let engine = followed.as_deref().unwrap_or(self.engine);
         let messages = std::iter::from_fn(|| state.borrow_mut().next_message());
-        self.engine.run(messages, &HashSet::new(), |out| {
+        engine.run(messages, &HashSet::new(), |out| {
             state.borrow_mut().finish(out);
             Ok(())
         })?;
