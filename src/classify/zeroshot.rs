@@ -99,6 +99,13 @@ impl ZeroShot {
         Ok(&self.axis(axis)?.labels)
     }
 
+    /// The mean prototype of each label of `axis` (normalised, in label order), the labels'
+    /// biases and the axis temperature: what a few-label head starts from.
+    pub fn prototypes(&self, axis: &str) -> Result<(&[Vec<f32>], &[f32], f32), ClassifyError> {
+        let a = self.axis(axis)?;
+        Ok((&a.prototypes, &a.bias, a.temperature))
+    }
+
     /// Raw label scores (cosine-based, before bias and temperature) of an embedding.
     pub fn scores(&self, axis: &str, embedding: &[f32]) -> Result<Vec<f32>, ClassifyError> {
         let a = self.axis(axis)?;

@@ -1,13 +1,14 @@
 //! The queue's query parameters, shared by the queue page and `GET /api/queue`: `category`,
 //! `priority`, `junk`, `review_reason`, `status`, `assignee` (a name, or `unassigned=true`),
-//! `conversation`, `needs_review`, `q` (search), `offset`, `limit`; and `at`, a message's place
+//! `conversation`, `needs_review`, `q` (search), `order` (`uncertain`: the "help the model"
+//! queue), `offset`, `limit`; and `at`, a message's place
 //! in the queue, which the message page uses to find its neighbours. Empty values mean "any".
 
 use serde::Deserialize;
 
 use super::auth::encode_component;
 use super::error::Fail;
-use crate::store::{Assignee, QueueQuery, Status, MAX_LIMIT};
+use crate::store::{Assignee, QueueOrder, QueueQuery, Status, MAX_LIMIT};
 
 /// The parameters as given (all text, checked by [`QueueParams::to_query`]).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -33,6 +34,9 @@ pub struct QueueParams {
     pub needs_review: Option<String>,
     /// Search words.
     pub q: Option<String>,
+    /// `uncertain`: unreviewed messages, the least certain decision first; `triage` (the
+    /// default): urgent, needs review, oldest.
+    pub order: Option<String>,
     /// Messages to skip.
     pub offset: Option<String>,
     /// Page size.
@@ -66,7 +70,7 @@ fn number(name: &str, v: &Option<String>) -> Result<Option<u64>, Fail> {
 }
 
 /// The filter keys, in the order URLs carry them.
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "category",
     "priority",
     "junk",
@@ -77,6 +81,7 @@ const KEYS: [&str; 10] = [
     "conversation",
     "needs_review",
     "q",
+    "order",
 ];
 
 impl QueueParams {
@@ -98,6 +103,15 @@ impl QueueParams {
             return Err(Fail::Invalid(format!("limit must be at most {MAX_LIMIT}")));
         }
         let text = |v: &Option<String>| given(v).map(str::to_string);
+        let order = match given(&self.order) {
+            None | Some("triage") => QueueOrder::Triage,
+            Some("uncertain") => QueueOrder::Uncertain,
+            Some(other) => {
+                return Err(Fail::Invalid(format!(
+                    "order must be triage or uncertain, not {other:?}"
+                )))
+            }
+        };
         Ok(QueueQuery {
             category: text(&self.category),
             priority: text(&self.priority),
@@ -108,6 +122,7 @@ impl QueueParams {
             conversation: text(&self.conversation),
             needs_review: flag("needs_review", &self.needs_review)?,
             search: text(&self.q),
+            order,
             offset: number("offset", &self.offset)?.unwrap_or(0),
             limit: limit.max(1),
         })
@@ -131,6 +146,7 @@ impl QueueParams {
             "conversation" => &self.conversation,
             "needs_review" => &self.needs_review,
             "q" => &self.q,
+            "order" => &self.order,
             _ => return None,
         })
     }
