@@ -115,7 +115,10 @@ fn curves_and_the_active_simulation_on_a_slice_of_public_mail() {
         "--json",
     ]);
     let a = json(&mailroom_ok(&args));
-    assert_eq!(a["pool"].as_u64().unwrap() + a["test"].as_u64().unwrap(), 90);
+    assert_eq!(
+        a["pool"].as_u64().unwrap() + a["test"].as_u64().unwrap(),
+        90
+    );
     let pts = a["points"].as_array().unwrap();
     let labels: Vec<u64> = pts
         .iter()
@@ -162,8 +165,8 @@ fn a_head_from_a_few_labels_is_a_prototype_head_the_engine_uses() {
         head.to_str().unwrap(),
         util::fixture("eml/real/001.eml").to_str().unwrap(),
     ]);
-    let first: Value = serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap())
-        .unwrap();
+    let first: Value =
+        serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
     let cat = first["classification"]
         .as_array()
         .unwrap()

@@ -34,8 +34,8 @@ pub struct CurveArgs {
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=50))]
     seeds: u64,
     /// Methods to measure, comma-separated: prototype, blend, logistic, auto.
-    #[arg(long, default_value = "prototype,blend,logistic,auto")]
-    method: String,
+    #[arg(long = "method", default_value = "prototype,blend,logistic,auto")]
+    methods: String,
     /// Write the curves as JSON on stdout instead of a table.
     #[arg(long)]
     json: bool,
@@ -64,7 +64,7 @@ pub fn run_curve(args: CurveArgs) -> anyhow::Result<Outcome> {
         .map(|v| v.trim().parse::<usize>())
         .collect::<Result<_, _>>()
         .with_context(|| format!("--per-class {}", args.per_class))?;
-    let methods: Vec<HeadMethod> = list(&args.method, "--method")?;
+    let methods: Vec<HeadMethod> = list(&args.methods, "--method")?;
     let req = CurveRequest {
         data: args.data.spec(),
         fit: args.fit.choices(),

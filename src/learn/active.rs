@@ -36,7 +36,12 @@ pub enum Order {
 
 impl Order {
     /// Every order.
-    pub const ALL: [Order; 4] = [Order::Random, Order::Uncertain, Order::Diverse, Order::Mixed];
+    pub const ALL: [Order; 4] = [
+        Order::Random,
+        Order::Uncertain,
+        Order::Diverse,
+        Order::Mixed,
+    ];
 
     /// The name as written on the command line.
     pub fn as_str(self) -> &'static str {
@@ -296,14 +301,19 @@ fn run_one(
     let y: Vec<usize> = test.iter().map(|&i| set.y[i]).collect();
     for round in 0..=req.rounds {
         let (fitted, _) = fit_head(set, &labelled, config, prior);
-        let probs: Vec<Vec<f32>> = test.iter().map(|&i| probabilities(&fitted, set, i)).collect();
+        let probs: Vec<Vec<f32>> = test
+            .iter()
+            .map(|&i| probabilities(&fitted, set, i))
+            .collect();
         let r = evaluate(&set.labels, &y, &probs, 0.95, None);
         out.push((r.macro_f1, r.accuracy));
         if round == req.rounds || left.is_empty() {
             break;
         }
-        let pool_probs: Vec<Vec<f32>> =
-            left.iter().map(|&i| probabilities(&fitted, set, i)).collect();
+        let pool_probs: Vec<Vec<f32>> = left
+            .iter()
+            .map(|&i| probabilities(&fitted, set, i))
+            .collect();
         let pick = select(
             order,
             &left,

@@ -210,7 +210,10 @@ pub fn score(
     prior: Option<&LabelPrior>,
 ) -> (f64, f64, String) {
     let (fitted, few) = fit_head(set, train, config, prior);
-    let probs: Vec<Vec<f32>> = test.iter().map(|&i| probabilities(&fitted, set, i)).collect();
+    let probs: Vec<Vec<f32>> = test
+        .iter()
+        .map(|&i| probabilities(&fitted, set, i))
+        .collect();
     let y: Vec<usize> = test.iter().map(|&i| set.y[i]).collect();
     let r = evaluate(&set.labels, &y, &probs, 0.95, None);
     let used = few.map_or("logistic".to_string(), |f| f.method);

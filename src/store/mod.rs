@@ -63,8 +63,7 @@ pub use messages::{NewMessage, Put, StoredMessage, SEARCH_BODY_CHARS};
 pub use migrate::SCHEMA_VERSION;
 pub use queue::{
     Assignee, FacetCount, QueueCounts, QueueItem, QueueOrder, QueuePage, QueueQuery, DEFAULT_LIMIT,
-    MAX_LIMIT,
-    MIN_SEARCH_TERM_CHARS,
+    MAX_LIMIT, MIN_SEARCH_TERM_CHARS,
 };
 pub use review::{AuditEntry, Correction, Note, URGENT_LABEL};
 pub use stats::{DayCount, LabelChanges, Overview};

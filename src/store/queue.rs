@@ -76,7 +76,9 @@ impl QueueOrder {
     fn sql(self) -> &'static str {
         match self {
             QueueOrder::Triage => "t.urgent DESC, t.needs_review DESC, t.sort_date, t.message_id",
-            QueueOrder::Uncertain => "t.category_p, COALESCE(t.priority_p, 1.0), t.sort_date, t.message_id",
+            QueueOrder::Uncertain => {
+                "t.category_p, COALESCE(t.priority_p, 1.0), t.sort_date, t.message_id"
+            }
         }
     }
 }

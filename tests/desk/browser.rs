@@ -274,7 +274,14 @@ async fn steps(
     let rows = c.find_all(Locator::Css("tr[data-row]")).await.unwrap();
     let mut helped = Vec::new();
     for r in &rows {
-        helped.push(r.attr("data-row").await.unwrap().unwrap().parse::<i64>().unwrap());
+        helped.push(
+            r.attr("data-row")
+                .await
+                .unwrap()
+                .unwrap()
+                .parse::<i64>()
+                .unwrap(),
+        );
     }
     let uncertain: Vec<i64> = store
         .queue(&QueueQuery {
