@@ -458,8 +458,8 @@ mod tests {
             }
         }
         normalise(&mut mean);
-        for j in 0..4 {
-            assert!((f.model.weight[4 + j] - mean[j]).abs() < 1e-5);
+        for (w, m) in f.model.weight[4..8].iter().zip(&mean) {
+            assert!((w - m).abs() < 1e-5);
         }
     }
 

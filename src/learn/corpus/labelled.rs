@@ -106,7 +106,7 @@ fn load_csv(path: &Path, axis: Option<&str>) -> Result<Vec<Item>, LearnError> {
     let mut lines = text.lines();
     let header = split_csv_line(lines.next().ok_or_else(|| data_err(path, "empty CSV"))?);
     let col = |name: &str| header.iter().position(|h| h.trim() == name);
-    let label = col("label").or_else(|| axis.and_then(|a| col(a)));
+    let label = col("label").or_else(|| axis.and_then(&col));
     let (pc, lc) = match (col("path"), label) {
         (Some(p), Some(l)) => (p, l),
         _ => {
