@@ -5,6 +5,7 @@ mod util;
 mod architecture;
 
 mod classify;
+mod fewshot;
 mod heads;
 
 mod models;

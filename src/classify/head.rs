@@ -101,6 +101,23 @@ pub struct HeadMeta {
     pub metrics: Option<TrainingMetrics>,
     /// The mailroom version that wrote it.
     pub mailroom_version: String,
+    /// How a few-label head was built (prototypes, or prototypes blended into the logistic
+    /// weights); None for a plain logistic head, so that such heads keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub few_shot: Option<FewShotMeta>,
+}
+
+/// How a few-label head was built. Its weights are still a linear model over the features (a
+/// prototype is a weight row on the embedding columns), so it loads and runs like any head.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FewShotMeta {
+    /// `prototype` (class means of the labelled embeddings mixed with the taxonomy's label
+    /// prototypes) or `blend` (those prototypes added to the logistic head's logits).
+    pub method: String,
+    /// Weight of the taxonomy's label prototype, in messages (0: none was used).
+    pub prior_weight: f32,
+    /// The rule's statistic: the median number of labelled messages per label.
+    pub median_per_label: usize,
 }
 
 /// A fitted model (what training produces, what a head is built from): vocabulary, weights
@@ -205,6 +222,7 @@ impl Head {
                 seed,
                 metrics: None,
                 mailroom_version: crate::VERSION.into(),
+                few_shot: None,
             },
             featurizer: fitted.featurizer,
             model: fitted.model,

@@ -25,6 +25,9 @@ struct AxisProtos {
     top_k: usize,
 }
 
+/// An axis's label prototypes, label biases and temperature ([`ZeroShot::prototypes`]).
+pub type LabelPrototypes<'a> = (&'a [Vec<f32>], &'a [f32], f32);
+
 /// The taxonomy with its label embeddings.
 #[derive(Debug, Clone)]
 pub struct ZeroShot {
@@ -97,6 +100,13 @@ impl ZeroShot {
     /// The labels of `axis`.
     pub fn labels(&self, axis: &str) -> Result<&[String], ClassifyError> {
         Ok(&self.axis(axis)?.labels)
+    }
+
+    /// The mean prototype of each label of `axis` (normalised, in label order), the labels'
+    /// biases and the axis temperature: what a few-label head starts from.
+    pub fn prototypes(&self, axis: &str) -> Result<LabelPrototypes<'_>, ClassifyError> {
+        let a = self.axis(axis)?;
+        Ok((&a.prototypes, &a.bias, a.temperature))
     }
 
     /// Raw label scores (cosine-based, before bias and temperature) of an embedding.

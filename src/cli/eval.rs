@@ -66,12 +66,19 @@ pub struct EvalArgs {
 pub enum EvalCommand {
     /// Score summaries against reference summaries (ROUGE, faithfulness, length, time).
     Summaries(Box<super::eval_summaries::EvalSummariesArgs>),
+    /// Learning curves: macro-F1 after k labelled messages per label, per head method.
+    Curve(Box<super::eval_curve::CurveArgs>),
+    /// Simulated active learning: macro-F1 against labels revealed, per order of asking.
+    Active(Box<super::eval_curve::ActiveArgs>),
 }
 
 /// Run `eval`.
 pub fn run(mut args: EvalArgs) -> anyhow::Result<Outcome> {
-    if let Some(EvalCommand::Summaries(a)) = args.what.take() {
-        return super::eval_summaries::run(*a);
+    match args.what.take() {
+        Some(EvalCommand::Summaries(a)) => return super::eval_summaries::run(*a),
+        Some(EvalCommand::Curve(a)) => return super::eval_curve::run_curve(*a),
+        Some(EvalCommand::Active(a)) => return super::eval_curve::run_active(*a),
+        None => {}
     }
     let Some(data) = args.data.take() else {
         bail!("eval needs --axis and --data (or the `summaries` subcommand)");

@@ -12,6 +12,7 @@ mod common;
 mod desk;
 mod embed;
 mod eval;
+mod eval_curve;
 mod eval_summaries;
 mod generate;
 mod groups;

@@ -107,6 +107,12 @@ pub struct FitArgs {
     /// Seed for fold assignment.
     #[arg(long, default_value_t = 17)]
     pub seed: u64,
+    /// Which head: `auto` picks by the median of labelled messages per label (prototypes of
+    /// the labelled embeddings mixed with the taxonomy's label prototypes below 8, those
+    /// prototypes blended with logistic regression below 24, logistic regression from there;
+    /// measured in the README), or `logistic`, `prototype`, `blend`.
+    #[arg(long = "head-method", default_value = "auto")]
+    pub method: String,
 }
 
 impl FitArgs {
@@ -124,6 +130,7 @@ impl FitArgs {
             char_weight: self.char_weight,
             calibration_folds: self.calibration_folds,
             seed: self.seed,
+            method: self.method.clone(),
         }
     }
 }

@@ -2,14 +2,15 @@
 //! `priority`, `junk`, `review_reason`, `status`, `assignee` (a name, or `unassigned=true`),
 //! `conversation`, `needs_review`, `q` (search), `grouped` (only campaigns and repeats: `true`),
 //! `group` (one group's members), `each` (`true`: one row per message instead of one per group
-//! of near-duplicates), `offset`, `limit`; and `at`, a message's place in the queue, which the
-//! message page uses to find its neighbours. Empty values mean "any".
+//! of near-duplicates), `order` (`uncertain`: the "help the model" queue), `offset`, `limit`;
+//! and `at`, a message's place in the queue, which the message page uses to find its
+//! neighbours. Empty values mean "any".
 
 use serde::Deserialize;
 
 use super::auth::encode_component;
 use super::error::Fail;
-use crate::store::{Assignee, GroupId, QueueQuery, Status, MAX_LIMIT};
+use crate::store::{Assignee, GroupId, QueueOrder, QueueQuery, Status, MAX_LIMIT};
 
 /// The parameters as given (all text, checked by [`QueueParams::to_query`]).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -41,6 +42,9 @@ pub struct QueueParams {
     pub group: Option<String>,
     /// `true`: one row per message (groups of near-duplicates not collapsed).
     pub each: Option<String>,
+    /// `uncertain`: unreviewed messages, the least certain decision first; `triage` (the
+    /// default): urgent, needs review, oldest.
+    pub order: Option<String>,
     /// Messages to skip.
     pub offset: Option<String>,
     /// Page size.
@@ -74,7 +78,7 @@ fn number(name: &str, v: &Option<String>) -> Result<Option<u64>, Fail> {
 }
 
 /// The filter keys, in the order URLs carry them.
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 14] = [
     "category",
     "priority",
     "junk",
@@ -88,6 +92,7 @@ const KEYS: [&str; 13] = [
     "grouped",
     "group",
     "each",
+    "order",
 ];
 
 impl QueueParams {
@@ -109,6 +114,15 @@ impl QueueParams {
             return Err(Fail::Invalid(format!("limit must be at most {MAX_LIMIT}")));
         }
         let text = |v: &Option<String>| given(v).map(str::to_string);
+        let order = match given(&self.order) {
+            None | Some("triage") => QueueOrder::Triage,
+            Some("uncertain") => QueueOrder::Uncertain,
+            Some(other) => {
+                return Err(Fail::Invalid(format!(
+                    "order must be triage or uncertain, not {other:?}"
+                )))
+            }
+        };
         Ok(QueueQuery {
             category: text(&self.category),
             priority: text(&self.priority),
@@ -123,6 +137,7 @@ impl QueueParams {
             group: number("group", &self.group)?
                 .map(|g| GroupId(i64::try_from(g).unwrap_or(i64::MAX))),
             collapse_groups: flag("each", &self.each)? != Some(true),
+            order,
             offset: number("offset", &self.offset)?.unwrap_or(0),
             limit: limit.max(1),
         })
@@ -149,6 +164,7 @@ impl QueueParams {
             "grouped" => &self.grouped,
             "group" => &self.group,
             "each" => &self.each,
+            "order" => &self.order,
             _ => return None,
         })
     }

@@ -41,6 +41,9 @@ pub struct FitChoices {
     pub calibration_folds: usize,
     /// Seed for fold assignment.
     pub seed: u64,
+    /// Which head: `auto` (by labelled messages per label: prototypes, then the blend, then
+    /// logistic regression; see [`super::fewshot`]), `logistic`, `prototype` or `blend`.
+    pub method: String,
 }
 
 impl Default for FitChoices {
@@ -57,6 +60,7 @@ impl Default for FitChoices {
             char_weight: 1.0,
             calibration_folds: 3,
             seed: 17,
+            method: "auto".into(),
         }
     }
 }
@@ -128,6 +132,10 @@ impl FitChoices {
             },
             calibration_folds: self.calibration_folds,
             seed: self.seed,
+            method: self
+                .method
+                .parse()
+                .map_err(|e| LearnError::Invalid(format!("--method: {e}")))?,
         })
     }
 }

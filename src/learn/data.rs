@@ -128,7 +128,7 @@ pub fn load(
 fn read_items(spec: &DataSpec) -> Result<Vec<Item>, LearnError> {
     let mut items = Vec::new();
     for d in &spec.data {
-        items.extend(corpus::load(d)?);
+        items.extend(corpus::labelled::load_axis(d, Some(&spec.axis))?);
     }
     let unlabelled = items.iter().filter(|i| i.label.trim().is_empty()).count();
     if unlabelled > 0 {

@@ -71,11 +71,13 @@ impl TrainSet {
         c
     }
 
-    fn embedding_dim(&self) -> usize {
+    /// Width of the embeddings (0 when none was computed).
+    pub fn embedding_dim(&self) -> usize {
         self.embeddings.iter().map(Vec::len).max().unwrap_or(0)
     }
 
-    fn embedding(&self, i: usize) -> Option<&[f32]> {
+    /// The embedding of message `i`, when computed.
+    pub fn embedding(&self, i: usize) -> Option<&[f32]> {
         self.embeddings
             .get(i)
             .filter(|e| !e.is_empty())
@@ -108,6 +110,10 @@ pub struct TrainConfig {
     /// Empty: no shift.
     #[serde(default)]
     pub prior_shift_grid: Vec<f32>,
+    /// Which kind of head to fit ([`crate::learn::fewshot::fit_head`]); [`fit`] itself is
+    /// always the logistic head.
+    #[serde(default)]
+    pub method: crate::learn::fewshot::HeadMethod,
 }
 
 impl Default for TrainConfig {
@@ -120,12 +126,13 @@ impl Default for TrainConfig {
             l2_grid: Vec::new(),
             embedding_weight_grid: Vec::new(),
             prior_shift_grid: Vec::new(),
+            method: crate::learn::fewshot::HeadMethod::default(),
         }
     }
 }
 
 /// Uncalibrated logits of message `i` of `set`.
-fn logits_of(f: &Fitted, set: &TrainSet, i: usize) -> Vec<f32> {
+pub fn logits_of(f: &Fitted, set: &TrainSet, i: usize) -> Vec<f32> {
     let x = f
         .featurizer
         .transform(&set.docs[i], &set.terms[i], set.embedding(i));
@@ -377,8 +384,19 @@ pub fn fit(set: &TrainSet, idx: &[usize], config: &TrainConfig) -> Fitted {
 
 /// K-fold cross-validation: calibrated out-of-fold probabilities for every message of `set`.
 pub fn cross_validate(set: &TrainSet, folds: usize, config: &TrainConfig) -> Vec<Vec<f32>> {
+    cross_validate_by(set, folds, config.seed, |train| fit(set, train, config))
+}
+
+/// K-fold cross-validation with any way of fitting (`fit_on` fits on the training messages of
+/// a fold): calibrated out-of-fold probabilities for every message of `set`.
+pub fn cross_validate_by(
+    set: &TrainSet,
+    folds: usize,
+    seed: u64,
+    fit_on: impl Fn(&[usize]) -> Fitted,
+) -> Vec<Vec<f32>> {
     let all: Vec<usize> = (0..set.len()).collect();
-    let fold = stratified_folds(&all, &set.y, folds, config.seed);
+    let fold = stratified_folds(&all, &set.y, folds, seed);
     let mut probs = vec![Vec::new(); set.len()];
     for f in 0..folds.max(1) {
         let train: Vec<usize> = all.iter().copied().filter(|&i| fold[i] != f).collect();
@@ -386,7 +404,7 @@ pub fn cross_validate(set: &TrainSet, folds: usize, config: &TrainConfig) -> Vec
         if train.is_empty() || test.is_empty() {
             continue;
         }
-        let m = fit(set, &train, config);
+        let m = fit_on(&train);
         tracing::debug!(
             fold = f,
             iterations = m.model.iterations,

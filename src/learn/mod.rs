@@ -7,18 +7,23 @@
 //!   summary corpora (AESLC, BC3).
 //! - [`data`]: labelled mail for one axis, parsed and embedded ([`data::load`]).
 //! - [`fit`]: folds, fitting and cross-validation of a logistic-regression head.
+//! - [`curve`], [`active`]: learning curves, and which labels to ask for first.
+//! - [`fewshot`]: heads from few labels (prototypes, blend) and the rule that picks one.
 //! - [`train`]: a head from labelled mail, with its cross-validated metrics.
 //! - [`eval`]: scores of a head, of zero-shot, or of cross-validation.
 //! - [`from_store`], [`compare`]: a candidate head from the store's reviewed mail, compared
 //!   with the head in use on the newer messages it did not train on.
 //! - [`metrics`], [`plot`]: the scores and their SVG plots; [`summaries`]: ROUGE evaluation.
 
+pub mod active;
 pub mod cache;
 pub mod choices;
 pub mod compare;
 pub mod corpus;
+pub mod curve;
 pub mod data;
 pub mod eval;
+pub mod fewshot;
 pub mod fit;
 pub mod from_store;
 pub mod metrics;

@@ -11,7 +11,8 @@ use crate::pipeline::ModelSpec;
 
 use super::choices::{label_thresholds, FitChoices};
 use super::data::{self, DataSpec};
-use super::fit::{cross_validate, fit};
+use super::fewshot::{fit_head, LabelPrior};
+use super::fit::cross_validate_by;
 use super::metrics::{evaluate, review_outcome, ReviewOutcome};
 use super::LearnError;
 
@@ -82,9 +83,15 @@ pub fn train(
     let set = &loaded.set;
     let thresholds = label_thresholds(&req.label_thresholds, &req.data.axis, &set.labels)?;
     let counts = set.counts();
+    // The taxonomy's label prototypes, for a few-label head (the logistic head ignores them).
+    let prior = match &loaded.encoder {
+        Some(e) => LabelPrior::build(&loaded.taxonomy, &req.data.axis, &set.labels, e)?,
+        None => None,
+    };
+    let fit_on = |idx: &[usize]| fit_head(set, idx, &config, prior.as_ref()).0;
     let cv = (req.folds >= 2).then(|| {
         let start = Instant::now();
-        let probs = cross_validate(set, req.folds, &config);
+        let probs = cross_validate_by(set, req.folds, config.seed, fit_on);
         let r = evaluate(&set.labels, &set.y, &probs, req.target_precision, None);
         let cv_threshold = r.threshold_for_target.as_ref().map(|p| p.threshold as f32);
         let review = (!thresholds.is_empty()).then(|| {
@@ -110,7 +117,7 @@ pub fn train(
         }
     });
     let all: Vec<usize> = (0..set.len()).collect();
-    let fitted = fit(set, &all, &config);
+    let (fitted, few_shot) = fit_head(set, &all, &config, prior.as_ref());
     let chosen_l2 = fitted.l2;
     let chose = config.l2_grid.len() > 1 || config.embedding_weight_grid.len() > 1;
     let encoder = loaded.encoder.as_ref().map(|e| EncoderRef {
@@ -133,6 +140,7 @@ pub fn train(
     head.meta.review_threshold = req.review_threshold.or(cv_threshold).unwrap_or(0.5);
     head.meta.label_review_thresholds = thresholds;
     head.meta.metrics = cv.as_ref().map(|c| c.metrics.clone());
+    head.meta.few_shot = few_shot;
     if loaded.taxonomy.axis(&req.data.axis).is_some() {
         head.meta.taxonomy = Some(TaxonomyRef {
             name: loaded.taxonomy.name.clone(),

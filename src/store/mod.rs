@@ -69,8 +69,8 @@ pub use jobs::{
 pub use messages::{NewMessage, Put, StoredMessage, SEARCH_BODY_CHARS};
 pub use migrate::SCHEMA_VERSION;
 pub use queue::{
-    Assignee, FacetCount, QueueCounts, QueueItem, QueuePage, QueueQuery, DEFAULT_LIMIT, MAX_LIMIT,
-    MIN_SEARCH_TERM_CHARS,
+    Assignee, FacetCount, QueueCounts, QueueItem, QueueOrder, QueuePage, QueueQuery, DEFAULT_LIMIT,
+    MAX_LIMIT, MIN_SEARCH_TERM_CHARS,
 };
 pub use review::{AuditEntry, Correction, Note, URGENT_LABEL};
 pub use similar::Signature;

@@ -57,10 +57,38 @@ pub struct QueueQuery {
     /// One row per group of near-duplicates (its first member in queue order, standing for
     /// every member that matches the filters) instead of one per message.
     pub collapse_groups: bool,
+    /// The order: the triage order (urgent, needs review, oldest), or the "help the model"
+    /// order (only messages no person has reviewed, the least certain decision first).
+    pub order: QueueOrder,
     /// Messages to skip (pagination).
     pub offset: u64,
     /// Page size: 0 means [`DEFAULT_LIMIT`]; at most [`MAX_LIMIT`].
     pub limit: u64,
+}
+
+/// The order of the queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueOrder {
+    /// Urgent first, then what needs review, then the oldest.
+    #[default]
+    Triage,
+    /// "Help the model": messages no person has accepted or corrected yet (and that did not
+    /// fail), the lowest category probability first, then the lowest priority probability:
+    /// the decisions a correction teaches most (issue 17, measured in the README).
+    Uncertain,
+}
+
+impl QueueOrder {
+    /// The `ORDER BY` terms over `triage t`.
+    fn sql(self) -> &'static str {
+        match self {
+            QueueOrder::Triage => "t.urgent DESC, t.needs_review DESC, t.sort_date, t.message_id",
+            QueueOrder::Uncertain => {
+                "t.category_p, COALESCE(t.priority_p, 1.0), t.sort_date, t.message_id"
+            }
+        }
+    }
 }
 
 /// One message as the queue shows it.
@@ -262,16 +290,18 @@ impl Store {
         };
         let mut conn = self.pool.acquire().await.map_err(query("acquire"))?;
         let all = self.filters(q, Scope::All);
-        if q.collapse_groups && q.group.is_none() {
+        // The help queue is one row per message: each one is a separate lesson.
+        if q.collapse_groups && q.group.is_none() && matches!(q.order, QueueOrder::Triage) {
             return self.collapsed_queue(q, conn, all, limit).await;
         }
+        let order = q.order.sql();
         let sql = format!(
             "SELECT {ITEM_COLUMNS} FROM (SELECT t.message_id FROM triage t{} \
-             ORDER BY t.urgent DESC, t.needs_review DESC, t.sort_date, t.message_id \
+             ORDER BY {order} \
              LIMIT {limit} OFFSET {}) p JOIN triage t ON t.message_id = p.message_id \
              JOIN messages m ON m.id = t.message_id \
              LEFT JOIN conversations c ON c.conv_key = t.conv_key \
-             LEFT JOIN similar_groups g ON g.id = t.group_id ORDER BY t.urgent DESC, t.needs_review DESC, t.sort_date, t.message_id",
+             LEFT JOIN similar_groups g ON g.id = t.group_id ORDER BY {order}",
             all.sql(),
             q.offset.min(i64::MAX as u64)
         );
@@ -425,6 +455,11 @@ impl Store {
         }
         if let Some(v) = q.needs_review {
             w.clauses.push(format!("t.needs_review = {}", i64::from(v)));
+        }
+        if q.order == QueueOrder::Uncertain {
+            w.clauses.push(
+                "t.reviewed_by IS NULL AND t.is_error = 0 AND t.category_p IS NOT NULL".into(),
+            );
         }
         for term in search_terms(q) {
             let n = w.params.len() + 1;

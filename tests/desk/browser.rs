@@ -42,6 +42,14 @@ where
     }
 }
 
+/// Whether the page's heading starts with `title` (false while the page loads).
+async fn heading_is(c: &Client, title: &str) -> bool {
+    match c.find(Locator::Css("#queue-title")).await {
+        Ok(e) => e.text().await.is_ok_and(|t| t.starts_with(title)),
+        Err(_) => false,
+    }
+}
+
 async fn path(c: &Client) -> String {
     let u = c.current_url().await.unwrap();
     match u.query() {
@@ -278,6 +286,50 @@ async fn steps(
     fits_the_window(c, "queue").await;
     shot("queue").await;
     nothing_ran(c, "queue").await;
+
+    // "Help the model": the unreviewed messages, least certain decision first, as the store
+    // orders them; the link again leads back to the queue.
+    c.find(Locator::Css("#help-the-model"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until("the help queue", || heading_is(c, "Help the model")).await;
+    let rows = c.find_all(Locator::Css("tr[data-row]")).await.unwrap();
+    let mut helped = Vec::new();
+    for r in &rows {
+        helped.push(
+            r.attr("data-row")
+                .await
+                .unwrap()
+                .unwrap()
+                .parse::<i64>()
+                .unwrap(),
+        );
+    }
+    let uncertain: Vec<i64> = store
+        .queue(&QueueQuery {
+            order: mailroom::store::QueueOrder::Uncertain,
+            ..QueueQuery::default()
+        })
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|i| i.id.0)
+        .collect();
+    assert!(!helped.is_empty(), "nobody has reviewed anything yet");
+    assert_eq!(helped, uncertain, "the help queue shows the store's order");
+    assert_ne!(helped, ids, "least certain first is not the triage order");
+    shot("help-the-model").await;
+    c.find(Locator::Css("#help-the-model"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until("the queue again", || heading_is(c, "Queue")).await;
 
     // j, j, k: the first row is selected; Enter opens it.
     press(c, "jjk").await;

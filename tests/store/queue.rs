@@ -1,7 +1,9 @@
 //! The queue: order (urgent, then needs review, then oldest), every filter, text search,
 //! pagination, and counts per filter value.
 
-use mailroom::store::{Assignee, FacetCount, QueueQuery, Status, Store};
+use mailroom::store::{
+    Assignee, FacetCount, Label, MessageId, QueueOrder, QueueQuery, Status, Store,
+};
 
 use super::{both, message, Msg};
 
@@ -271,3 +273,77 @@ both!(search_over_subject_sender_and_text, |db| async move {
     assert_eq!(shas(&page), [order[0].clone()]);
     assert_eq!(count(&page.counts.category, "payment_or_debt"), 2);
 });
+
+both!(
+    help_the_model_shows_unreviewed_messages_least_certain_first,
+    |db| async move {
+        let store = db.open().await;
+        // (category probability, priority probability) of five messages; the urgent one would
+        // lead the triage order.
+        let ps = [
+            (0.9, 0.9),
+            (0.41, 0.7),
+            (0.41, 0.55),
+            (0.62, 0.99),
+            (0.3, 0.9),
+        ];
+        let ms: Vec<_> = ps
+            .iter()
+            .enumerate()
+            .map(|(i, &(c, p))| {
+                let mut m = message(
+                    i,
+                    Msg {
+                        urgent: i == 0,
+                        date_ms: 1_000 + i as i64,
+                        ..Msg::default()
+                    },
+                );
+                m.category = Some(Label::new("complaint", c));
+                m.priority = Some(Label::new(if i == 0 { "urgent" } else { "routine" }, p));
+                m
+            })
+            .collect();
+        let ids: Vec<MessageId> = store
+            .put_batch(&ms, None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.id())
+            .collect();
+        let help = QueueQuery {
+            order: QueueOrder::Uncertain,
+            ..Default::default()
+        };
+        let order = |page: &mailroom::store::QueuePage| -> Vec<MessageId> {
+            page.items.iter().map(|i| i.id).collect()
+        };
+        let page = store.queue(&help).await.unwrap();
+        // Lowest category probability first; on a tie, the lower priority probability.
+        assert_eq!(order(&page), [ids[4], ids[2], ids[1], ids[3], ids[0]]);
+        assert_eq!(page.total, 5);
+        assert_eq!(
+            order(&store.queue(&QueueQuery::default()).await.unwrap())[0],
+            ids[0]
+        );
+        // What a person accepted or corrected leaves the help queue (and its counts).
+        store.accept(ids[4], "ana").await.unwrap();
+        store
+            .correct(ids[2], "ana", "category", "feedback")
+            .await
+            .unwrap();
+        let page = store.queue(&help).await.unwrap();
+        assert_eq!(order(&page), [ids[1], ids[3], ids[0]]);
+        assert_eq!(page.total, 3);
+        assert_eq!(count(&page.counts.category, "complaint"), 3);
+        // Filters still apply.
+        let urgent = store
+            .queue(&QueueQuery {
+                priority: Some("urgent".into()),
+                ..help.clone()
+            })
+            .await
+            .unwrap();
+        assert_eq!(order(&urgent), [ids[0]]);
+    }
+);

@@ -22,15 +22,20 @@ pub async fn show(
 ) -> Result<Markup, Page> {
     let q = params.to_query(state.config().page_size)?;
     let queue = state.store().queue(&q).await?;
+    let help = q.order == crate::store::QueueOrder::Uncertain;
+    let title = if help { "Help the model" } else { "Queue" };
     Ok(page(
-        "Queue",
+        title,
         Some(&user),
         html! {
             div.layout {
                 aside.facets aria-label="Filters" { (facets(&params, &queue)) }
                 section aria-labelledby="queue-title" {
-                    h1 #queue-title { "Queue " span.muted { "(" (queue.total)
+                    h1 #queue-title { (title) " " span.muted { "(" (queue.total)
                         @if queue.rows < queue.total { " messages in " (queue.rows) " rows" } ")" } }
+                    @if help {
+                        p.muted { "Messages nobody has reviewed yet, the decisions the model is least sure of first: accepting or correcting these teaches it most." }
+                    }
                     (search(&params))
                     (chips(&params))
                     (table(&params, &queue))
@@ -105,7 +110,11 @@ fn facet_list(p: &QueueParams, key: &str, title: &str, values: &[FacetCount]) ->
 fn facets(p: &QueueParams, q: &QueuePage) -> Markup {
     let c = &q.counts;
     let review = p.get("needs_review");
+    let help = p.get("order") == Some("uncertain");
     html! {
+        p { a #help-the-model href=(p.with("order", (!help).then_some("uncertain")))
+            aria-current=[help.then_some("true")]
+            title="Unreviewed messages, least certain first" { "Help the model" } }
         h2 { "Review" }
         ul {
             li { a href=(p.with("needs_review", Some("true")))

@@ -56,15 +56,21 @@ fn read(path: &Path) -> Result<String, LearnError> {
 
 /// Load labelled messages from `path` (see the module docs for the shapes).
 pub fn load(path: &Path) -> Result<Vec<Item>, LearnError> {
+    load_axis(path, None)
+}
+
+/// As [`load`], for `axis`: a labels CSV with no `label` column may carry the labels in a
+/// column named after the axis (such as `category` and `priority` in `public/labels.csv`).
+pub fn load_axis(path: &Path, axis: Option<&str>) -> Result<Vec<Item>, LearnError> {
     if path.is_dir() {
         let csv = path.join("labels.csv");
         if csv.is_file() {
-            return load_csv(&csv);
+            return load_csv(&csv, axis);
         }
         return load_folders(path);
     }
     match path.extension().and_then(|e| e.to_str()) {
-        Some("csv") => load_csv(path),
+        Some("csv") => load_csv(path, axis),
         Some("jsonl") | Some("json") | Some("ndjson") => load_jsonl(path),
         _ => Err(data_err(
             path,
@@ -94,18 +100,19 @@ pub fn split_csv_line(line: &str) -> Vec<String> {
     fields
 }
 
-fn load_csv(path: &Path) -> Result<Vec<Item>, LearnError> {
+fn load_csv(path: &Path, axis: Option<&str>) -> Result<Vec<Item>, LearnError> {
     let text = read(path)?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut lines = text.lines();
     let header = split_csv_line(lines.next().ok_or_else(|| data_err(path, "empty CSV"))?);
     let col = |name: &str| header.iter().position(|h| h.trim() == name);
-    let (pc, lc) = match (col("path"), col("label")) {
+    let label = col("label").or_else(|| axis.and_then(&col));
+    let (pc, lc) = match (col("path"), label) {
         (Some(p), Some(l)) => (p, l),
         _ => {
             return Err(data_err(
                 path,
-                "the header must name columns `path` and `label`",
+                "the header must name columns `path` and `label` (or the axis)",
             ))
         }
     };
