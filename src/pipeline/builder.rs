@@ -16,6 +16,7 @@ use super::engine::{Engine, EngineConfig, Mode};
 use super::heads;
 use super::models::ModelSpec;
 use super::record::{sha256_hex, TaxonomyInfo};
+use super::replies::ReplyLibrary;
 use super::PipelineError;
 
 /// Builds an [`Engine`]. Defaults: triage mode, abstractive brief summaries, the built-in
@@ -30,6 +31,7 @@ pub struct EngineBuilder {
     heads: Vec<PathBuf>,
     default_heads: bool,
     encoder: Option<Arc<Encoder>>,
+    replies: ReplyLibrary,
 }
 
 impl EngineBuilder {
@@ -44,6 +46,7 @@ impl EngineBuilder {
             heads: Vec::new(),
             default_heads: true,
             encoder: None,
+            replies: ReplyLibrary::Default,
         }
     }
 
@@ -139,6 +142,13 @@ impl EngineBuilder {
         self
     }
 
+    /// The library of standard lines for replies (triage only; default: the example library
+    /// of the built-in taxonomy, used only with that taxonomy).
+    pub fn replies(mut self, library: ReplyLibrary) -> Self {
+        self.replies = library;
+        self
+    }
+
     /// Load what the mode needs and put the engine together.
     pub fn build(mut self) -> Result<Engine, PipelineError> {
         let classifying = self.config.mode != Mode::Summarize;
@@ -173,6 +183,16 @@ impl EngineBuilder {
             Some(Method::Abstractive) => Some(Arc::new(Mutex::new(self.models.load_generator()?))),
             _ => None,
         };
+        let replies = match (&encoder, self.config.mode) {
+            (Some(enc), Mode::Triage) if self.replies != ReplyLibrary::Off => {
+                let in_use = match &taxonomy {
+                    Some(t) => t.clone(),
+                    None => load_taxonomy(self.taxonomy.as_ref())?,
+                };
+                super::replies::load(&self.replies, &in_use, enc)?
+            }
+            _ => None,
+        };
         let taxonomy_info = taxonomy.as_ref().map(info);
         let zero_shot = match (taxonomy, &encoder) {
             (Some(t), Some(e)) => Some(ZeroShot::build(t, &**e as &dyn Embed)?),
@@ -180,13 +200,15 @@ impl EngineBuilder {
         };
         let classifier = classifying.then(|| Classifier::new(zero_shot, heads));
         self.config.jobs = self.jobs.unwrap_or_else(|| default_jobs(method));
-        Ok(Engine::assemble(
+        let mut engine = Engine::assemble(
             encoder,
             generator,
             classifier,
             taxonomy_info,
             self.config,
-        ))
+        );
+        engine.replies = replies;
+        Ok(engine)
     }
 }
 

@@ -28,6 +28,7 @@ pub mod inspect;
 pub mod lanes;
 mod models;
 mod record;
+mod replies;
 pub mod redact;
 pub mod resume;
 mod stages;
@@ -37,6 +38,7 @@ pub mod watch;
 pub mod worker;
 
 pub use builder::{load_taxonomy, EngineBuilder};
+pub use replies::ReplyLibrary;
 pub use engine::{Engine, EngineConfig, Mode};
 pub use models::ModelSpec;
 pub use record::{
@@ -46,6 +48,7 @@ pub use record::{
 pub use stream::RunStats;
 
 pub use crate::classify::{AxisResult, ReviewPolicy};
+pub use crate::replies::{Part as ReplyPart, Suggestion, Suggestions};
 /// The mailbox client (IMAP), for the commands that read a mailbox.
 pub use crate::email::sources::imap;
 pub(crate) use crate::email::sources::scan_message_id;
@@ -69,6 +72,9 @@ pub enum PipelineError {
     /// The taxonomy or the classifier could not be built.
     #[error(transparent)]
     Classify(#[from] crate::classify::ClassifyError),
+    /// The library of standard lines for replies could not be loaded or does not fit.
+    #[error(transparent)]
+    Replies(#[from] crate::replies::RepliesError),
     /// A head file could not be loaded.
     #[error("loading head {}: {source}", path.display())]
     Head {
