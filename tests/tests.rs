@@ -8,6 +8,7 @@ mod classify;
 mod heads;
 
 mod models;
+mod replies;
 mod triage;
 
 mod email;

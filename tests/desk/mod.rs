@@ -6,6 +6,8 @@
 //!   the keyboard, hostile messages shown as text, log out; screenshots in
 //!   `target/desk-screenshots/`.
 //! - `api.rs`: the JSON contract and the OpenAPI document, in process.
+//! - `replies.rs`: the suggested standard lines on the message page, in process and in the
+//!   browser.
 //! - `security.rs`: sessions, CSRF, roles, the login limit, hostile text, in process.
 //!
 //! This file holds the helpers: databases, an in-process client with a cookie, the real server
@@ -13,6 +15,7 @@
 
 mod api;
 mod browser;
+mod replies;
 mod security;
 
 use std::future::Future;
