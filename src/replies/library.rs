@@ -38,7 +38,7 @@ pub struct Ranking {
     /// Weight of the category fit in the score; the encoder's cosine has `1 - category_weight`.
     #[serde(default = "default_category_weight")]
     pub category_weight: f32,
-    /// Paragraphs whose categories have less probability than this in all are not proposed.
+    /// Paragraphs none of whose categories has at least this probability are not proposed.
     #[serde(default = "default_min_category_fit")]
     pub min_category_fit: f32,
     /// How many paragraphs a message gets.
