@@ -23,7 +23,11 @@ fn message_texts(m: &mailroom::pipeline::Message) -> Vec<String> {
         i.email.subject.clone().unwrap_or_default(),
         i.email.body.clone(),
         i.prepared.body.clone(),
-        i.email.from.as_ref().map(|f| f.to_string()).unwrap_or_default(),
+        i.email
+            .from
+            .as_ref()
+            .map(|f| f.to_string())
+            .unwrap_or_default(),
     ];
     texts.extend(i.prepared.removed.iter().map(|r| r.text.clone()));
     texts.extend(i.email.attachments.iter().filter_map(|a| a.name.clone()));
@@ -41,7 +45,9 @@ fn every_filled_placeholder_on_the_example_inbox_is_a_key_fact_of_the_message() 
     .now("2024-05-20T09:00:00Z".parse().unwrap())
     .build()
     .unwrap();
-    let lib = engine.replies_library().expect("the example library loads by default");
+    let lib = engine
+        .replies_library()
+        .expect("the example library loads by default");
     assert_eq!(lib.id(), "public-service-replies@1.0.0");
     let messages: Vec<_> =
         read_inputs(&[root().join("examples/inbox")], &SourceOptions::default()).collect();
@@ -76,9 +82,10 @@ fn every_filled_placeholder_on_the_example_inbox_is_a_key_fact_of_the_message() 
                     } => {
                         filled += 1;
                         let spec = lib.placeholders[placeholder];
-                        let fact = r.key_facts.iter().find(|f| {
-                            f.text == *text && f.source == *source && f.span == *span
-                        });
+                        let fact = r
+                            .key_facts
+                            .iter()
+                            .find(|f| f.text == *text && f.source == *source && f.span == *span);
                         let fact = fact.unwrap_or_else(|| {
                             panic!("{}: {{{placeholder}}} = {text:?} is no key fact", r.id)
                         });
@@ -150,7 +157,11 @@ fn the_command_line_takes_a_library_and_says_what_is_wrong_with_one() {
     assert!(err.contains("bad.toml"), "{err}");
 
     let out = mailroom(&["triage", "--summary", "lead", eml]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["replies"]["library"], "public-service-replies@1.0.0");
     let first = &v["replies"]["suggestions"][0];

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use mailroom::pipeline::{
-    EngineBuilder, Implementation, LongMail, ModelSpec, Precision, ReplyLibrary, ReviewPolicy, Style,
-    SummaryOptions, DEFAULT_INPUT_TOKENS, DEFAULT_LEAD_BIAS, DEFAULT_MAX_CHUNKS,
+    EngineBuilder, Implementation, LongMail, ModelSpec, Precision, ReplyLibrary, ReviewPolicy,
+    Style, SummaryOptions, DEFAULT_INPUT_TOKENS, DEFAULT_LEAD_BIAS, DEFAULT_MAX_CHUNKS,
 };
 
 /// Flags that choose and locate models.

@@ -200,13 +200,8 @@ impl EngineBuilder {
         };
         let classifier = classifying.then(|| Classifier::new(zero_shot, heads));
         self.config.jobs = self.jobs.unwrap_or_else(|| default_jobs(method));
-        let mut engine = Engine::assemble(
-            encoder,
-            generator,
-            classifier,
-            taxonomy_info,
-            self.config,
-        );
+        let mut engine =
+            Engine::assemble(encoder, generator, classifier, taxonomy_info, self.config);
         engine.replies = replies;
         Ok(engine)
     }

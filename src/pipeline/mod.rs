@@ -28,8 +28,8 @@ pub mod inspect;
 pub mod lanes;
 mod models;
 mod record;
-mod replies;
 pub mod redact;
+mod replies;
 pub mod resume;
 mod stages;
 pub mod stream;
@@ -38,17 +38,16 @@ pub mod watch;
 pub mod worker;
 
 pub use builder::{load_taxonomy, EngineBuilder};
-pub use replies::ReplyLibrary;
 pub use engine::{Engine, EngineConfig, Mode};
 pub use models::ModelSpec;
 pub use record::{
     input_sha256, ErrorBody, ErrorRecord, ModelRef, ModelsInfo, Output, Record, ReviewNote,
     StageTimings, TaxonomyInfo, RECORD_SCHEMA,
 };
+pub use replies::ReplyLibrary;
 pub use stream::RunStats;
 
 pub use crate::classify::{AxisResult, ReviewPolicy};
-pub use crate::replies::{Part as ReplyPart, Suggestion, Suggestions};
 /// The mailbox client (IMAP), for the commands that read a mailbox.
 pub use crate::email::sources::imap;
 pub(crate) use crate::email::sources::scan_message_id;
@@ -57,6 +56,7 @@ pub use crate::email::{
     DEFAULT_MAX_DEPTH, DEFAULT_MAX_PARTS, DEFAULT_MAX_SIZE,
 };
 pub use crate::models::{Implementation, Kernel, Precision};
+pub use crate::replies::{Part as ReplyPart, Suggestion, Suggestions};
 pub use crate::summarize::facts::short_line as key_facts_line;
 pub use crate::summarize::{
     LongMail, Method, Style, Summary, SummaryInput, SummaryOptions, ThreadMessage,

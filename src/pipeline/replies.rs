@@ -61,8 +61,7 @@ impl Engine {
         embedding: Option<&[f32]>,
     ) -> Option<Suggestions> {
         let ranker = self.replies.as_ref()?;
-        if r
-            .classification
+        if r.classification
             .iter()
             .any(|a| a.axis == "junk" && a.label != "legitimate")
         {

@@ -182,8 +182,7 @@ impl Library {
             return bad("no paragraphs".into());
         }
         let r = &self.ranking;
-        if !(0.0..=1.0).contains(&r.category_weight) || !(0.0..=1.0).contains(&r.min_category_fit)
-        {
+        if !(0.0..=1.0).contains(&r.category_weight) || !(0.0..=1.0).contains(&r.min_category_fit) {
             return bad("ranking: category_weight and min_category_fit must be in [0, 1]".into());
         }
         if r.top == 0 {
@@ -215,12 +214,13 @@ impl Library {
             if p.text.trim().is_empty() {
                 return bad(format!("paragraph {}: empty text", p.id));
             }
-            let segments =
-                segments(&p.text).map_err(|m| RepliesError::Invalid(format!("paragraph {}: {m}", p.id)))?;
+            let segments = segments(&p.text)
+                .map_err(|m| RepliesError::Invalid(format!("paragraph {}: {m}", p.id)))?;
             for s in segments {
                 if let Segment::Slot(name) = s {
                     if !self.placeholders.contains_key(&name) {
-                        let known: Vec<&str> = self.placeholders.keys().map(String::as_str).collect();
+                        let known: Vec<&str> =
+                            self.placeholders.keys().map(String::as_str).collect();
                         return bad(format!(
                             "paragraph {}: unknown placeholder {{{name}}} (declared: {})",
                             p.id,
@@ -257,15 +257,13 @@ impl Paragraph {
 
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn valid_id(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
@@ -276,14 +274,23 @@ fn segments(text: &str) -> Result<Vec<Segment>, String> {
     let mut rest = text;
     while let Some(open) = rest.find(['{', '}']) {
         if rest[open..].starts_with('}') {
-            return Err(format!("a '}}' without its '{{' near {:?}", near(rest, open)));
+            return Err(format!(
+                "a '}}' without its '{{' near {:?}",
+                near(rest, open)
+            ));
         }
         let Some(len) = rest[open + 1..].find(['{', '}']) else {
-            return Err(format!("a '{{' without its '}}' near {:?}", near(rest, open)));
+            return Err(format!(
+                "a '{{' without its '}}' near {:?}",
+                near(rest, open)
+            ));
         };
         let close = open + 1 + len;
         if !rest[close..].starts_with('}') {
-            return Err(format!("a '{{' without its '}}' near {:?}", near(rest, open)));
+            return Err(format!(
+                "a '{{' without its '}}' near {:?}",
+                near(rest, open)
+            ));
         }
         let name = &rest[open + 1..close];
         if !valid_name(name) {
@@ -343,7 +350,11 @@ mod tests {
         .to_vec();
         l.check_taxonomy("public-service", &labels).unwrap();
         for label in &labels {
-            let n = l.paragraphs.iter().filter(|p| p.categories.contains(label)).count();
+            let n = l
+                .paragraphs
+                .iter()
+                .filter(|p| p.categories.contains(label))
+                .count();
             assert!(n >= 2, "{label} has {n} paragraphs");
         }
         toml::to_string(&l).expect("the library serialises");
@@ -366,11 +377,20 @@ mod tests {
         ))
         .unwrap();
         let labels = vec!["complaint".to_string(), "other".to_string()];
-        let e = l.check_taxonomy("public-service", &labels).unwrap_err().to_string();
+        let e = l
+            .check_taxonomy("public-service", &labels)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("paragraph a: unknown category compliant"), "{e}");
         assert!(e.contains("complaint, other"), "{e}");
-        let e = l.check_taxonomy("housing", &labels).unwrap_err().to_string();
-        assert!(e.contains("is for the taxonomy public-service, not housing"), "{e}");
+        let e = l
+            .check_taxonomy("housing", &labels)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("is for the taxonomy public-service, not housing"),
+            "{e}"
+        );
     }
 
     #[test]

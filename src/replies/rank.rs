@@ -241,7 +241,19 @@ mod tests {
         assert!((out.suggestions[1].category_fit - 0.5).abs() < 1e-6);
         assert_eq!(out.suggestions[0].similarity, Some(1.0));
         assert_eq!(out.suggestions[1].text, "Sorry about [reference].");
-        assert_eq!(r.rank(&RankInput { category: Some(&cat), embedding: Some(&emb), facts: &[] }, None).suggestions.len(), 3);
+        assert_eq!(
+            r.rank(
+                &RankInput {
+                    category: Some(&cat),
+                    embedding: Some(&emb),
+                    facts: &[]
+                },
+                None
+            )
+            .suggestions
+            .len(),
+            3
+        );
     }
 
     #[test]
@@ -264,7 +276,9 @@ mod tests {
 
     #[test]
     fn embeddings_must_match_the_paragraphs() {
-        let e = Ranker::new(library(), vec![vec![1.0]]).unwrap_err().to_string();
+        let e = Ranker::new(library(), vec![vec![1.0]])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("1 embeddings for 4 paragraphs"), "{e}");
     }
 }

@@ -45,7 +45,10 @@ fn the_message_page_shows_the_records_standard_lines() {
         for (i, s) in replies.suggestions.iter().enumerate() {
             assert!(page.contains(&format!("data-reply=\"{}\"", s.id)));
             let escaped = maud::html! { (s.text) }.into_string();
-            let open = format!("<textarea id=\"reply-{}\" rows=\"7\" spellcheck=\"true\">", i + 1);
+            let open = format!(
+                "<textarea id=\"reply-{}\" rows=\"7\" spellcheck=\"true\">",
+                i + 1
+            );
             assert!(
                 page.contains(&format!("{open}{escaped}</textarea>")),
                 "suggestion {} is not in its text box",
@@ -92,7 +95,10 @@ pub async fn shown_in_browser(c: &Client, record: &serde_json::Value) {
         panic!("the desk's engine writes replies into the record: {record}")
     };
     assert!(!suggestions.is_empty() && suggestions.len() <= 3);
-    let articles = c.find_all(Locator::Css("#replies article.reply")).await.unwrap();
+    let articles = c
+        .find_all(Locator::Css("#replies article.reply"))
+        .await
+        .unwrap();
     assert_eq!(articles.len(), suggestions.len());
     for (i, s) in suggestions.iter().enumerate() {
         let boxed = c
@@ -105,6 +111,9 @@ pub async fn shown_in_browser(c: &Client, record: &serde_json::Value) {
             .find(Locator::Css(&format!("button[data-copy=reply-{}]", i + 1)))
             .await
             .unwrap();
-        assert!(button.is_displayed().await.unwrap(), "the script shows the copy button");
+        assert!(
+            button.is_displayed().await.unwrap(),
+            "the script shows the copy button"
+        );
     }
 }

@@ -164,10 +164,21 @@ mod tests {
     fn the_panel_marks_filled_and_empty_placeholders_and_escapes_the_message_words() {
         let html = panel(RECORD).into_string();
         assert!(html.contains("Suggested standard lines"));
-        assert!(html.contains(r#"<mark class="fact filled" title="name">Priya &lt;b&gt;</mark>"#), "{html}");
-        assert!(html.contains(r#"<span class="missing" title="not found in this message">[amount]</span>"#), "{html}");
+        assert!(
+            html.contains(r#"<mark class="fact filled" title="name">Priya &lt;b&gt;</mark>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                r#"<span class="missing" title="not found in this message">[amount]</span>"#
+            ),
+            "{html}"
+        );
         assert!(html.contains(r#"<textarea id="reply-1" rows="7" spellcheck="true">Dear Priya &lt;b&gt;, balance of [amount].</textarea>"#), "{html}");
-        assert!(html.contains(r#"<button type="button" hidden data-copy="reply-1">"#), "{html}");
+        assert!(
+            html.contains(r#"<button type="button" hidden data-copy="reply-1">"#),
+            "{html}"
+        );
         assert!(!html.contains("<b>"));
     }
 
