@@ -19,6 +19,9 @@ pub enum Error {
     /// A summary could not be made.
     #[error(transparent)]
     Summarize(#[from] crate::summarize::SummaryError),
+    /// A library of standard lines for replies could not be read or used.
+    #[error(transparent)]
+    Replies(#[from] crate::replies::RepliesError),
     /// The engine could not be built or a run could not write its output.
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::PipelineError),

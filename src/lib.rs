@@ -55,6 +55,7 @@ pub mod http;
 pub mod learn;
 pub mod models;
 pub mod pipeline;
+pub mod replies;
 pub mod store;
 pub mod summarize;
 pub mod text;

@@ -14,9 +14,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("classify", &["text", "models"]),
     ("summarize", &["text", "models"]),
     ("store", &[]),
+    ("replies", &["summarize"]),
     (
         "pipeline",
-        &["email", "text", "models", "classify", "summarize", "store"],
+        &[
+            "email",
+            "text",
+            "models",
+            "classify",
+            "summarize",
+            "replies",
+            "store",
+        ],
     ),
     (
         "learn",

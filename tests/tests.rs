@@ -9,6 +9,7 @@ mod fewshot;
 mod heads;
 
 mod models;
+mod replies;
 mod triage;
 
 mod email;

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use mailroom::pipeline::{
-    EngineBuilder, Implementation, LongMail, ModelSpec, Precision, ReviewPolicy, Style,
-    SummaryOptions, DEFAULT_INPUT_TOKENS, DEFAULT_LEAD_BIAS, DEFAULT_MAX_CHUNKS,
+    EngineBuilder, Implementation, LongMail, ModelSpec, Precision, ReplyLibrary, ReviewPolicy,
+    Style, SummaryOptions, DEFAULT_INPUT_TOKENS, DEFAULT_LEAD_BIAS, DEFAULT_MAX_CHUNKS,
 };
 
 /// Flags that choose and locate models.
@@ -135,6 +135,14 @@ pub struct ClassifierArgs {
     /// Send a decision to review when more than this share of the text was cut to fit.
     #[arg(long, default_value_t = 0.5, value_parser = probability)]
     pub max_truncated: f32,
+    /// Library of standard lines for replies, TOML (default: the example library of the
+    /// built-in taxonomy). Triage proposes its best paragraphs per message, filled from the
+    /// message's key facts; nothing is sent.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_replies")]
+    pub replies_library: Option<PathBuf>,
+    /// No standard lines for replies in the records.
+    #[arg(long)]
+    pub no_replies: bool,
 }
 
 impl ClassifierArgs {
@@ -145,6 +153,11 @@ impl ClassifierArgs {
             .taxonomy(self.taxonomy.clone())
             .zero_shot(!self.no_zero_shot)
             .default_heads(!self.no_default_heads)
+            .replies(match (&self.replies_library, self.no_replies) {
+                (_, true) => ReplyLibrary::Off,
+                (Some(p), false) => ReplyLibrary::File(p.clone()),
+                (None, false) => ReplyLibrary::Default,
+            })
             .review(ReviewPolicy {
                 override_threshold: self.review_threshold,
                 max_truncated: self.max_truncated,

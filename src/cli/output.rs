@@ -166,6 +166,10 @@ impl<'a> RecordWriter<'a> {
                 if !facts.is_empty() {
                     line.push_str(&format!("\n{:<28} facts: {}", "", truncate(&facts, 150)));
                 }
+                if let Some(rep) = r.replies.as_ref().filter(|x| !x.suggestions.is_empty()) {
+                    let ids: Vec<&str> = rep.suggestions.iter().map(|s| s.id.as_str()).collect();
+                    line.push_str(&format!("\n{:<28} replies: {}", "", ids.join(", ")));
+                }
                 line
             }
             Output::Error(e) => format!(

@@ -17,6 +17,7 @@ use super::heads;
 use super::models::ModelSpec;
 use super::record::{sha256_hex, TaxonomyInfo};
 use super::store_heads::StoreHead;
+use super::replies::ReplyLibrary;
 use super::PipelineError;
 
 /// Builds an [`Engine`]. Defaults: triage mode, abstractive brief summaries, the built-in
@@ -33,6 +34,7 @@ pub struct EngineBuilder {
     default_heads: bool,
     encoder: Option<Arc<Encoder>>,
     generator: Option<Arc<Mutex<Generator>>>,
+    replies: ReplyLibrary,
 }
 
 impl EngineBuilder {
@@ -49,6 +51,7 @@ impl EngineBuilder {
             default_heads: true,
             encoder: None,
             generator: None,
+            replies: ReplyLibrary::Default,
         }
     }
 
@@ -161,6 +164,13 @@ impl EngineBuilder {
         self
     }
 
+    /// The library of standard lines for replies (triage only; default: the example library
+    /// of the built-in taxonomy, used only with that taxonomy).
+    pub fn replies(mut self, library: ReplyLibrary) -> Self {
+        self.replies = library;
+        self
+    }
+
     /// Load what the mode needs and put the engine together.
     pub fn build(mut self) -> Result<Engine, PipelineError> {
         let classifying = self.config.mode != Mode::Summarize;
@@ -198,6 +208,16 @@ impl EngineBuilder {
             }
             _ => None,
         };
+        let replies = match (&encoder, self.config.mode) {
+            (Some(enc), Mode::Triage) if self.replies != ReplyLibrary::Off => {
+                let in_use = match &taxonomy {
+                    Some(t) => t.clone(),
+                    None => load_taxonomy(self.taxonomy.as_ref())?,
+                };
+                super::replies::load(&self.replies, &in_use, enc)?
+            }
+            _ => None,
+        };
         let taxonomy_info = taxonomy.as_ref().map(info);
         let zero_shot = match (taxonomy, &encoder) {
             (Some(t), Some(e)) => Some(ZeroShot::build(t, &**e as &dyn Embed)?),
@@ -205,13 +225,10 @@ impl EngineBuilder {
         };
         let classifier = classifying.then(|| Classifier::new(zero_shot, heads));
         self.config.jobs = self.jobs.unwrap_or_else(|| default_jobs(method));
-        Ok(Engine::assemble(
-            encoder,
-            generator,
-            classifier,
-            taxonomy_info,
-            self.config,
-        ))
+        let mut engine =
+            Engine::assemble(encoder, generator, classifier, taxonomy_info, self.config);
+        engine.replies = replies;
+        Ok(engine)
     }
 }
 

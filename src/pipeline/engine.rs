@@ -89,6 +89,8 @@ pub struct Engine {
     pub(super) config: EngineConfig,
     pub(super) models: ModelsInfo,
     pub(super) taxonomy: Option<TaxonomyInfo>,
+    /// The standard lines for replies, embedded (triage only).
+    pub(super) replies: Option<Arc<crate::replies::Ranker>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -152,6 +154,7 @@ impl Engine {
             taxonomy: taxonomy.filter(|_| !summarizing_only),
             config,
             models,
+            replies: None,
         }
     }
 
@@ -159,7 +162,7 @@ impl Engine {
     /// A mode that needs a model this engine did not load gets none: abstractive summaries
     /// fall back as without a generator.
     pub fn with_mode(&self, mode: Mode) -> Engine {
-        Engine::assemble(
+        let mut engine = Engine::assemble(
             self.encoder.clone(),
             self.generator.clone(),
             self.classifier.clone(),
@@ -168,7 +171,9 @@ impl Engine {
                 mode,
                 ..self.config.clone()
             },
-        )
+        );
+        engine.replies = self.replies.clone().filter(|_| mode == Mode::Triage);
+        engine
     }
 
     /// The settings.
@@ -184,6 +189,11 @@ impl Engine {
     /// The taxonomy behind the zero-shot axes.
     pub fn taxonomy(&self) -> Option<&TaxonomyInfo> {
         self.taxonomy.as_ref()
+    }
+
+    /// The library of standard lines the records' `replies` come from, when there is one.
+    pub fn replies_library(&self) -> Option<&crate::replies::Library> {
+        self.replies.as_deref().map(crate::replies::Ranker::library)
     }
 
     /// The axes every record decides (none when summarising only).

@@ -29,6 +29,7 @@ pub mod lanes;
 mod models;
 mod record;
 pub mod redact;
+mod replies;
 pub mod resume;
 mod stages;
 pub mod store_heads;
@@ -45,6 +46,7 @@ pub use record::{
     StageTimings, TaxonomyInfo, RECORD_SCHEMA,
 };
 pub use store_heads::StoreHead;
+pub use replies::ReplyLibrary;
 pub use stream::RunStats;
 
 pub use crate::classify::{AxisResult, ReviewPolicy};
@@ -57,6 +59,7 @@ pub use crate::email::{
 };
 pub use crate::models::{Implementation, Kernel, Precision};
 pub use crate::store::{LabelSource, TrainingExample};
+pub use crate::replies::{Part as ReplyPart, Suggestion, Suggestions};
 pub use crate::summarize::facts::short_line as key_facts_line;
 pub use crate::summarize::{
     LongMail, Method, Style, Summary, SummaryInput, SummaryOptions, ThreadMessage,
@@ -72,6 +75,9 @@ pub enum PipelineError {
     /// The taxonomy or the classifier could not be built.
     #[error(transparent)]
     Classify(#[from] crate::classify::ClassifyError),
+    /// The library of standard lines for replies could not be loaded or does not fit.
+    #[error(transparent)]
+    Replies(#[from] crate::replies::RepliesError),
     /// A head file could not be loaded.
     #[error("loading head {}: {source}", path.display())]
     Head {

@@ -133,6 +133,10 @@ pub struct Record {
     /// Key facts a reply needs (references, amounts, dates and deadlines, addresses, phones,
     /// people, attachments), each a span of the message.
     pub key_facts: Vec<KeyFact>,
+    /// Standard lines proposed for the reply (the library's best paragraphs, placeholders
+    /// filled from `key_facts`), when the engine has a library.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replies: Option<crate::replies::Suggestions>,
     /// Text addressed to the model, with its spans; set aside before the models read the mail.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub injection: Vec<InjectionFinding>,

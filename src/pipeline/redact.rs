@@ -156,6 +156,11 @@ pub(super) fn redact_record(r: &mut Record) {
             f.value = None;
         }
     }
+    if let Some(replies) = &mut r.replies {
+        for s in &mut replies.suggestions {
+            s.map_filled(redact);
+        }
+    }
     if let Some(e) = &mut r.evidence {
         e.line = redact(&e.line);
         for c in &mut e.summary.evidence {

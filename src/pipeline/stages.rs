@@ -141,10 +141,11 @@ impl Engine {
             .iter()
             .filter_map(|(_, _, p)| p.as_ref().ok().map(|p| p.doc.encoder_text()))
             .collect();
-        let needed = self
-            .classifier
-            .as_ref()
-            .is_some_and(|c| c.needs_embedding());
+        let needed = self.replies.is_some()
+            || self
+                .classifier
+                .as_ref()
+                .is_some_and(|c| c.needs_embedding());
         let t = Instant::now();
         let embedded = match &self.encoder {
             Some(enc) if needed && !texts.is_empty() => {
@@ -253,6 +254,7 @@ impl Engine {
             reference_date: Some(p.findings.reference_day()),
             evidence: Some(p.findings.evidence.into()),
             key_facts: p.findings.facts,
+            replies: None,
             injection: p.findings.injection,
             truncation: p.prepared.truncation.clone(),
             redacted: false,
@@ -262,6 +264,8 @@ impl Engine {
             taxonomy: self.taxonomy.clone(),
             mailroom_version: crate::VERSION,
         };
+        let mut record = record;
+        record.replies = self.suggest_replies(&record, embedding);
         Ok(Pending { record, input })
     }
 

@@ -390,6 +390,7 @@ async fn steps(
     }
     assert!(text(c, "#summary").await.len() > 20, "the summary is shown");
     shot("message").await;
+    super::replies::shown_in_browser(c, &record).await;
     nothing_ran(c, "message").await;
 
     // j goes on to the next message in the queue, k comes back.

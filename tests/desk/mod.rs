@@ -8,6 +8,8 @@
 //! - `learning.rs`: learning from corrections in a real browser: correct, train, compare,
 //!   promote, and the next message decided by the new head.
 //! - `api.rs`: the JSON contract and the OpenAPI document, in process.
+//! - `replies.rs`: the suggested standard lines on the message page, in process and in the
+//!   browser.
 //! - `security.rs`: sessions, CSRF, roles, the login limit, hostile text, in process.
 //!
 //! This file holds the helpers: databases, an in-process client with a cookie, the real server
@@ -17,6 +19,7 @@ mod api;
 mod browser;
 mod groups;
 mod learning;
+mod replies;
 mod security;
 
 use std::future::Future;

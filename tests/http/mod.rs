@@ -112,6 +112,7 @@ impl Service for Fake {
                     reference_date: None,
                     evidence: None,
                     key_facts: Vec::new(),
+                    replies: None,
                     injection: Vec::new(),
                     truncation: None,
                     redacted: false,

@@ -100,7 +100,29 @@
     else el.click();
   });
 
+  // Copy buttons of suggested standard lines: hidden without script, where the text box
+  // itself is selected and copied by hand.
+  function copyButtons() {
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (b) {
+      var box = document.getElementById(b.getAttribute("data-copy"));
+      if (!box) return;
+      b.hidden = false;
+      b.addEventListener("click", function () {
+        box.select();
+        var done = function () { b.textContent = "Copied"; };
+        if (navigator.clipboard && navigator.clipboard.writeText) {
+          navigator.clipboard.writeText(box.value).then(done, function () {
+            if (document.execCommand("copy")) done();
+          });
+        } else if (document.execCommand("copy")) {
+          done();
+        }
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    copyButtons();
     var close = document.getElementById("help-close");
     if (close) {
       close.addEventListener("click", function () {

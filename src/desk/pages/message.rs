@@ -224,6 +224,7 @@ pub async fn show(
                 div {
                     (summary(&v))
                     (evidence_and_facts(&v))
+                    (super::replies::panel(&v.msg.record_json))
                     (text(&v))
                     (attachments(&v))
                     (conversation(&v))

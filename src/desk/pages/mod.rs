@@ -12,6 +12,7 @@ pub mod message;
 mod message_parts;
 pub mod overview;
 pub mod queue;
+pub mod replies;
 
 use maud::{html, Markup};
 
