@@ -16,8 +16,8 @@ use super::engine::{Engine, EngineConfig, Mode};
 use super::heads;
 use super::models::ModelSpec;
 use super::record::{sha256_hex, TaxonomyInfo};
-use super::store_heads::StoreHead;
 use super::replies::ReplyLibrary;
+use super::store_heads::StoreHead;
 use super::PipelineError;
 
 /// Builds an [`Engine`]. Defaults: triage mode, abstractive brief summaries, the built-in

@@ -45,8 +45,8 @@ pub use record::{
     input_sha256, ErrorBody, ErrorRecord, ModelRef, ModelsInfo, Output, Record, ReviewNote,
     StageTimings, TaxonomyInfo, RECORD_SCHEMA,
 };
-pub use store_heads::StoreHead;
 pub use replies::ReplyLibrary;
+pub use store_heads::StoreHead;
 pub use stream::RunStats;
 
 pub use crate::classify::{AxisResult, ReviewPolicy};
@@ -58,8 +58,8 @@ pub use crate::email::{
     DEFAULT_MAX_DEPTH, DEFAULT_MAX_PARTS, DEFAULT_MAX_SIZE,
 };
 pub use crate::models::{Implementation, Kernel, Precision};
-pub use crate::store::{LabelSource, TrainingExample};
 pub use crate::replies::{Part as ReplyPart, Suggestion, Suggestions};
+pub use crate::store::{LabelSource, TrainingExample};
 pub use crate::summarize::facts::short_line as key_facts_line;
 pub use crate::summarize::{
     LongMail, Method, Style, Summary, SummaryInput, SummaryOptions, ThreadMessage,
