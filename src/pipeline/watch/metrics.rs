@@ -185,6 +185,6 @@ mod tests {
         let text = s.prometheus();
         assert!(text.contains("\nmailroom_watch_lag_messages 5\n"), "{text}");
         assert!(text.contains("# TYPE mailroom_watch_reconnects_total counter"));
-        assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 10);
+        assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 11);
     }
 }
