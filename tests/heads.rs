@@ -225,12 +225,13 @@ fn tensors(path: &Path) -> (Value, std::collections::BTreeMap<String, (String, V
     (header, out)
 }
 
-/// Equal JSON, numbers allowed to differ by rounding (1e-4 relative).
+/// Equal JSON, numbers allowed to differ by rounding carried through the optimiser (1e-3
+/// relative: the junk head's temperature moved by 2.6e-4 on an AVX-512 machine).
 fn same_but_rounding(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
             let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-            (x - y).abs() <= 1e-4 * x.abs().max(y.abs()).max(1.0)
+            (x - y).abs() <= 1e-3 * x.abs().max(y.abs()).max(1.0)
         }
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_but_rounding(x, y))
@@ -258,7 +259,7 @@ fn max_f32_diff(a: &[u8], b: &[u8]) -> f32 {
 /// them. Elsewhere (the f32 matrix products choose AVX-512 or AVX2 code when they run, which
 /// sums in another order) the head must differ only by that rounding carried through the
 /// optimiser: the same labels, counts, features, vocabulary and shapes, and the calibration's
-/// temperature and log-loss within 1e-4.
+/// temperature and log-loss within 1e-3.
 #[test]
 fn the_recipe_rebuilds_the_shipped_heads_bit_for_bit() {
     let Some(data) = util::shared_data("public") else {
@@ -320,7 +321,7 @@ fn the_recipe_rebuilds_the_shipped_heads_bit_for_bit() {
         }
         // The optimiser's steps carry the rounding on, so single weights drift further than
         // one rounding (up to ~3e-3 seen); what the head does is pinned by the metadata above:
-        // the calibration's temperature and its log-loss before and after, within 1e-4.
+        // the calibration's temperature and its log-loss before and after, within 1e-3.
         eprintln!(
             "{axis}: rebuilt with the same metadata, vocabulary and calibration; weights within \
              {worst:e} of the shipped head (this CPU rounds differently)"
