@@ -231,19 +231,22 @@ both!(the_contract, |pg| async move {
     );
 });
 
+/// `POST /api/messages` with a raw message, as `ann`.
+fn add_message(ann: &super::Session, raw: Vec<u8>) -> Request<Body> {
+    Request::post("/api/messages")
+        .header(header::HOST, "desk.test")
+        .header(header::COOKIE, &ann.cookie)
+        .header("x-csrf-token", &ann.csrf)
+        .header(header::CONTENT_TYPE, "message/rfc822")
+        .body(Body::from(raw))
+        .unwrap()
+}
+
 both!(messages_wait_for_the_engine, |pg| async move {
     let l = Local::new(pg).await;
     let ann = l.login("ann").await;
     let raw = b"From: a@example.org\r\nSubject: Hello\r\n\r\nPlease call me.\r\n".to_vec();
-    let req = |raw: Vec<u8>| {
-        Request::post("/api/messages")
-            .header(header::HOST, "desk.test")
-            .header(header::COOKIE, &ann.cookie)
-            .header("x-csrf-token", &ann.csrf)
-            .header(header::CONTENT_TYPE, "message/rfc822")
-            .body(Body::from(raw))
-            .unwrap()
-    };
+    let req = |raw: Vec<u8>| add_message(&ann, raw);
     let a = l.send(req(raw.clone())).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(a.headers.contains_key(header::RETRY_AFTER));
@@ -274,15 +277,7 @@ both!(queued_messages_wait_for_the_workers, |pg| async move {
     )
     .await;
     let ann = l.login("ann").await;
-    let req = |raw: Vec<u8>| {
-        Request::post("/api/messages")
-            .header(header::HOST, "desk.test")
-            .header(header::COOKIE, &ann.cookie)
-            .header("x-csrf-token", &ann.csrf)
-            .header(header::CONTENT_TYPE, "message/rfc822")
-            .body(Body::from(raw))
-            .unwrap()
-    };
+    let req = |raw: Vec<u8>| add_message(&ann, raw);
     let raw = b"From: a@example.org\r\nSubject: Hello\r\n\r\nPlease call me.\r\n".to_vec();
     let a = l.send(req(raw.clone())).await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
