@@ -98,6 +98,38 @@ fn r5_triage_example_inbox_gives_a_full_record_per_message() {
                     .any(|a| a["needs_review"] == true)
         );
     }
+    // Junk decided above its threshold is never urgent (the phishing message reads as urgent
+    // to the priority head: "your mailbox will be closed"), and the record says why.
+    let axis = |r: &Value, name: &str| -> Value {
+        r["classification"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["axis"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let mut decided_junk = 0;
+    for r in &records {
+        let junk = axis(r, "junk");
+        if junk["label"] != "legitimate" && junk["needs_review"] == false {
+            decided_junk += 1;
+            let priority = axis(r, "priority");
+            assert_ne!(priority["label"], "urgent", "{}", r["id"]);
+            assert_ne!(priority["method"], "evidence", "{}", r["id"]);
+        }
+    }
+    assert!(decided_junk >= 1, "the example inbox has sure junk");
+    let phishing = records
+        .iter()
+        .find(|r| {
+            r["source"]["path"]
+                .as_str()
+                .unwrap()
+                .contains("05-phishing")
+        })
+        .unwrap();
+    assert_eq!(axis(phishing, "priority")["method"], "junk_rule");
     // The French and German messages are recognised as such.
     let lang: HashMap<&str, &str> = records
         .iter()

@@ -100,6 +100,8 @@ pub fn class_weights(y: &[usize], k: usize, mode: ClassWeight) -> Vec<f64> {
 struct Problem<'a> {
     x: &'a [SparseVec],
     y: &'a [usize],
+    /// Fixed logits added to each message's (a prior the weights learn a correction of).
+    offset: Option<&'a [Vec<f32>]>,
     sample_w: Vec<f64>,
     k: usize,
     d: usize,
@@ -119,9 +121,10 @@ impl Problem<'_> {
             if sw == 0.0 {
                 continue;
             }
+            let off = self.offset.and_then(|o| o.get(i));
             for c in 0..k {
                 let row = &w[c * d..(c + 1) * d];
-                let mut s = b[c];
+                let mut s = b[c] + off.and_then(|o| o.get(c)).map_or(0.0, |&v| v as f64);
                 for &(j, v) in xi {
                     s += row[j as usize] * v as f64;
                 }
@@ -147,7 +150,14 @@ impl Problem<'_> {
             }
         }
         let mut reg = 0.0;
-        for (g, &t) in grad[..k * d].iter_mut().zip(w) {
+        // Over a prior, the biases are a correction too and are penalised with the weights
+        // (else they learn the training mail's label shares, which other senders do not share).
+        let penalised = if self.offset.is_some() {
+            k * d + k
+        } else {
+            k * d
+        };
+        for (g, &t) in grad[..penalised].iter_mut().zip(theta) {
             *g += self.l2 * t;
             reg += t * t;
         }
@@ -168,11 +178,26 @@ impl LogReg {
         dim: usize,
         opts: &TrainOptions,
     ) -> LogReg {
+        Self::fit_with_offset(x, y, classes, dim, opts, None)
+    }
+
+    /// Fit as [`LogReg::fit`] with fixed logits `offset[i]` added to message `i`'s: the
+    /// weights learn a correction of a prior (the penalty pulls them towards the prior, not
+    /// towards zero). The returned model's logits leave the offset out.
+    pub fn fit_with_offset(
+        x: &[SparseVec],
+        y: &[usize],
+        classes: usize,
+        dim: usize,
+        opts: &TrainOptions,
+        offset: Option<&[Vec<f32>]>,
+    ) -> LogReg {
         let cw = class_weights(y, classes, opts.class_weight);
         let total: f64 = y.iter().map(|&c| cw[c]).sum::<f64>().max(1e-12);
         let problem = Problem {
             x,
             y,
+            offset,
             sample_w: y.iter().map(|&c| cw[c] / total).collect(),
             k: classes,
             d: dim,

@@ -204,6 +204,9 @@ pub enum Method {
     /// The urgency evidence (a strong cue, or weak cues of two kinds) made a priority
     /// decision urgent; the probabilities are the model's.
     Evidence,
+    /// The message was decided junk above its threshold, so a priority the model called
+    /// urgent became the likeliest other label: junk is never answered first.
+    JunkRule,
 }
 
 /// Label probabilities in label order, written as a JSON object.

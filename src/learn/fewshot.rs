@@ -1,5 +1,5 @@
 //! Heads from few labels (issue 17): a department starts with tens of corrections, not
-//! thousands. Three ways to fit a head, and the rule that picks one from the number of labelled
+//! thousands. Four ways to fit a head, and the rule that picks one from the number of labelled
 //! messages per label:
 //!
 //! - **prototype**: per label, the mean direction of its labelled embeddings mixed with the
@@ -10,6 +10,12 @@
 //!   has the taxonomy's prototype, so it can be predicted from the first correction on.
 //! - **blend**: the logistic head's logits plus the prototype's calibrated scores, with one
 //!   temperature fitted on inner out-of-fold logits of the sum.
+//! - **residual**: the logistic head fitted as a correction of the taxonomy's prototype
+//!   decision (its calibrated logits a fixed offset; weights and biases penalised towards it),
+//!   so that few labels stay near the prior and more move away from it. On the learning
+//!   curves it beats the blend in every cell measured (public category and priority, random
+//!   and source-held-out splits, 8 to 32 per label), hence `auto` picks it where it picked the
+//!   blend; an axis of its own, with no prior, still gets the blend.
 //! - **logistic**: [`fit::fit`], unchanged.
 //!
 //! Prototypes are weight rows on the embedding columns, so every head this module fits is the
@@ -27,13 +33,15 @@ use crate::classify::head::{FewShotMeta, Fitted};
 use crate::classify::logreg::LogReg;
 use crate::classify::{ClassifyError, Embed, Taxonomy, ZeroShot};
 
-use super::fit::{fit, fit_uncalibrated, logits_of, stratified_folds, TrainConfig, TrainSet};
+use super::fit::{
+    add_prior, fit, fit_uncalibrated, logits_of, stratified_folds, TrainConfig, TrainSet,
+};
 
 /// Weight of the taxonomy's label prototype, in labelled messages.
 pub const PRIOR_WEIGHT: f32 = 2.0;
 /// Below this median of labelled messages per label, `auto` fits the prototype head.
 pub const PROTOTYPE_BELOW: usize = 8;
-/// From this median on, `auto` fits the logistic head (between the two: the blend).
+/// From this median on, `auto` fits the logistic head (between the two: the residual head).
 pub const LOGISTIC_FROM: usize = 24;
 /// Fewest leave-one-out scores a prototype head fits its own temperature on.
 const MIN_CALIBRATION: usize = 12;
@@ -51,14 +59,20 @@ pub enum HeadMethod {
     Prototype,
     /// The logistic head plus the prototypes.
     Blend,
+    /// Logistic regression that learns a correction of the taxonomy's zero-shot decision: the
+    /// zero-shot logits are a fixed offset while fitting, and the penalty pulls the weights
+    /// towards the zero-shot head instead of towards nothing, so that few labels stay close
+    /// to zero-shot and many move away from it. Needs the taxonomy's axis (else logistic).
+    Residual,
 }
 
 impl HeadMethod {
     /// Every method `auto` can pick, in the order reports list them.
-    pub const CONCRETE: [HeadMethod; 3] = [
+    pub const CONCRETE: [HeadMethod; 4] = [
         HeadMethod::Prototype,
         HeadMethod::Blend,
         HeadMethod::Logistic,
+        HeadMethod::Residual,
     ];
 
     /// The name as written on the command line.
@@ -68,12 +82,13 @@ impl HeadMethod {
             HeadMethod::Logistic => "logistic",
             HeadMethod::Prototype => "prototype",
             HeadMethod::Blend => "blend",
+            HeadMethod::Residual => "residual",
         }
     }
 
     /// The method to fit on labelled messages with `counts` per label: `auto` becomes
-    /// prototype below a median of [`PROTOTYPE_BELOW`] per label, blend below
-    /// [`LOGISTIC_FROM`], logistic from there on. Without embeddings only the logistic head can
+    /// prototype below a median of [`PROTOTYPE_BELOW`] per label, residual (the blend when
+    /// there is no taxonomy prior) below [`LOGISTIC_FROM`], logistic from there on. Without embeddings only the logistic head can
     /// be fitted.
     pub fn resolve(self, counts: &[usize], embeddings: bool) -> HeadMethod {
         if !embeddings {
@@ -82,7 +97,7 @@ impl HeadMethod {
         match self {
             HeadMethod::Auto => match median(counts) {
                 m if m < PROTOTYPE_BELOW => HeadMethod::Prototype,
-                m if m < LOGISTIC_FROM => HeadMethod::Blend,
+                m if m < LOGISTIC_FROM => HeadMethod::Residual,
                 _ => HeadMethod::Logistic,
             },
             m => m,
@@ -98,8 +113,9 @@ impl std::str::FromStr for HeadMethod {
             "logistic" => Ok(HeadMethod::Logistic),
             "prototype" => Ok(HeadMethod::Prototype),
             "blend" => Ok(HeadMethod::Blend),
+            "residual" => Ok(HeadMethod::Residual),
             other => Err(format!(
-                "head method {other:?}: expected auto, logistic, prototype or blend"
+                "head method {other:?}: expected auto, logistic, prototype, blend or residual"
             )),
         }
     }
@@ -280,26 +296,6 @@ pub fn fit_prototype(
     }
 }
 
-/// Add prototype head `p`'s calibrated scores to logistic head `lr`'s logits (same labels);
-/// `lr` must read the embedding. The temperature is left for the caller.
-fn add_prototype(lr: &Fitted, p: &Fitted) -> Fitted {
-    let mut out = lr.clone();
-    let f = &lr.featurizer;
-    let offset = f.words.len() + f.chars.len();
-    let scale = 1.0 / p.calibration.temperature.max(1e-6);
-    // The logistic head sees the embedding times its group weight.
-    let per_column = scale / f.spec.embedding_weight.max(1e-6);
-    let dim = lr.model.dim;
-    for c in 0..lr.model.classes {
-        for j in 0..f.embedding_dim.min(p.model.dim) {
-            out.model.weight[c * dim + offset + j] +=
-                per_column * p.model.weight[c * p.model.dim + j];
-        }
-        out.model.bias[c] += scale * p.model.bias[c];
-    }
-    out
-}
-
 /// Fit the blend on messages `idx`: the logistic head (`config`, uncalibrated) plus the
 /// prototype head; one temperature on inner out-of-fold logits of the sum. Falls back to the
 /// logistic head when its features leave out the embedding.
@@ -318,7 +314,7 @@ pub fn fit_blend(
         ..config.clone()
     };
     let lr = fit(set, idx, &uncalibrated);
-    let mut blend = add_prototype(&lr, &fit_prototype(set, idx, prior, prior_weight));
+    let mut blend = add_prior(&lr, &fit_prototype(set, idx, prior, prior_weight));
     let k = config.calibration_folds;
     if k >= 2 {
         // The inner folds refit with what the grids chose for all of `idx`.
@@ -340,7 +336,7 @@ pub fn fit_blend(
             if train.is_empty() || held.is_empty() {
                 continue;
             }
-            let m = add_prototype(
+            let m = add_prior(
                 &fit_uncalibrated(set, &train, &chosen),
                 &fit_prototype(set, &train, prior, prior_weight),
             );
@@ -386,8 +382,33 @@ pub fn fit_head(
             fit_blend(set, idx, config, prior, PRIOR_WEIGHT),
             Some(meta("blend")),
         ),
+        HeadMethod::Residual => match prior {
+            Some(p) => (fit_residual(set, idx, config, p), Some(meta("residual"))),
+            // An axis of its own has no zero-shot decision to correct.
+            None => (
+                fit_blend(set, idx, config, prior, PRIOR_WEIGHT),
+                Some(meta("blend")),
+            ),
+        },
         HeadMethod::Logistic | HeadMethod::Auto => (fit(set, idx, config), None),
     }
+}
+
+/// Fit the residual head on messages `idx`: the logistic head ([`fit`], its grids and
+/// temperature included) over the zero-shot prior of the taxonomy's `prior`.
+pub fn fit_residual(
+    set: &TrainSet,
+    idx: &[usize],
+    config: &TrainConfig,
+    prior: &LabelPrior,
+) -> Fitted {
+    if !config.features.embedding || set.embedding_dim() == 0 {
+        return fit(set, idx, config);
+    }
+    let zero_shot = fit_prototype(set, &[], Some(prior), 1.0);
+    let mut with_prior = set.clone();
+    with_prior.prior = Some(std::sync::Arc::new(zero_shot));
+    fit(&with_prior, idx, config)
 }
 
 #[cfg(test)]
@@ -537,7 +558,7 @@ mod tests {
     fn the_rule_picks_by_the_median_per_label() {
         let auto = HeadMethod::Auto;
         assert_eq!(auto.resolve(&[3, 2, 0, 5], true), HeadMethod::Prototype);
-        assert_eq!(auto.resolve(&[12, 9, 0, 15], true), HeadMethod::Blend);
+        assert_eq!(auto.resolve(&[12, 9, 0, 15], true), HeadMethod::Residual);
         assert_eq!(auto.resolve(&[80, 30, 40, 60], true), HeadMethod::Logistic);
         assert_eq!(auto.resolve(&[3, 2, 0, 5], false), HeadMethod::Logistic);
         assert_eq!(

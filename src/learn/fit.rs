@@ -25,6 +25,11 @@ pub struct TrainSet {
     pub y: Vec<usize>,
     /// Where each message came from (path, or file and line); empty when not known.
     pub ids: Vec<String>,
+    /// A prior head over the embedding (the taxonomy's zero-shot decision as a prototype
+    /// head): when set, every logistic fit on this set learns a correction of the prior's
+    /// calibrated logits, and the fitted head carries the prior in its weights
+    /// ([`crate::learn::fewshot::HeadMethod::Residual`]).
+    pub prior: Option<std::sync::Arc<Fitted>>,
 }
 
 impl TrainSet {
@@ -49,6 +54,7 @@ impl TrainSet {
             embeddings,
             y,
             ids: Vec::new(),
+            prior: None,
         }
     }
 
@@ -195,14 +201,71 @@ pub fn fit_uncalibrated(set: &TrainSet, idx: &[usize], config: &TrainConfig) -> 
         .map(|&i| featurizer.transform(&set.docs[i], &set.terms[i], set.embedding(i)))
         .collect();
     let y: Vec<usize> = idx.iter().map(|&i| set.y[i]).collect();
-    let model = LogReg::fit(&x, &y, set.labels.len(), featurizer.dim(), &config.options);
-    Fitted {
-        featurizer,
-        model,
+    let k = set.labels.len();
+    let prior = set
+        .prior
+        .as_deref()
+        .filter(|_| featurizer.embedding_dim > 0 && config.features.embedding);
+    let Some(prior) = prior else {
+        let model = LogReg::fit(&x, &y, k, featurizer.dim(), &config.options);
+        return Fitted {
+            featurizer,
+            model,
+            calibration: Calibration::default(),
+            l2: config.options.l2,
+            prior_shift: 0.0,
+        };
+    };
+    // The prior's logits of each message, as the folded head will compute them.
+    let zero = Fitted {
+        featurizer: featurizer.clone(),
+        model: LogReg {
+            classes: k,
+            dim: featurizer.dim(),
+            weight: vec![0.0; k * featurizer.dim()],
+            bias: vec![0.0; k],
+            iterations: 0,
+            objective: f64::NAN,
+        },
         calibration: Calibration::default(),
         l2: config.options.l2,
         prior_shift: 0.0,
+    };
+    let only_prior = add_prior(&zero, prior);
+    let offset: Vec<Vec<f32>> = x.iter().map(|xi| only_prior.model.logits(xi)).collect();
+    let model =
+        LogReg::fit_with_offset(&x, &y, k, featurizer.dim(), &config.options, Some(&offset));
+    add_prior(
+        &Fitted {
+            featurizer,
+            model,
+            calibration: Calibration::default(),
+            l2: config.options.l2,
+            prior_shift: 0.0,
+        },
+        prior,
+    )
+}
+
+/// Add prototype head `p`'s calibrated scores (its weights over the embedding, divided by
+/// its temperature) to head `lr`'s logits (same labels); `lr` must read the embedding. The
+/// result is the same linear model, so a head file keeps its format.
+pub fn add_prior(lr: &Fitted, p: &Fitted) -> Fitted {
+    let mut out = lr.clone();
+    let f = &lr.featurizer;
+    let offset = f.words.len() + f.chars.len();
+    let scale = 1.0 / p.calibration.temperature.max(1e-6);
+    // The logistic head sees the embedding times its group weight.
+    let per_column = scale / f.spec.embedding_weight.max(1e-6);
+    let dim = lr.model.dim;
+    for c in 0..lr.model.classes {
+        for j in 0..f.embedding_dim.min(p.model.dim) {
+            out.model.weight[c * dim + offset + j] +=
+                per_column * p.model.weight[c * p.model.dim + j];
+        }
+        out.model.bias[c] += scale * p.model.bias[c];
     }
+    out
 }
 
 /// `-ln(share)` of each label among messages `idx` (0 for a label with no message).

@@ -25,7 +25,8 @@ use super::choices::FitChoices;
 use super::compare::{score, time_split, Comparison, InUse, DEFAULT_TEST_SHARE};
 use super::corpus::{Content, Item};
 use super::data::build_set;
-use super::fit::{fit, probabilities, TrainConfig, TrainSet};
+use super::fewshot::{fit_head, LabelPrior};
+use super::fit::{probabilities, TrainConfig, TrainSet};
 use super::metrics::argmax;
 use super::LearnError;
 
@@ -143,6 +144,9 @@ pub struct Reviewed {
     pub left_out: usize,
     /// The encoder's reference.
     pub encoder: EncoderRef,
+    /// The taxonomy's label prototypes of the axis (for a few-label head), when the built-in
+    /// taxonomy has it with these labels.
+    pub prior: Option<LabelPrior>,
 }
 
 /// The labels of `axis`: the taxonomy's, or those the examples use for an axis of its own.
@@ -220,7 +224,9 @@ pub fn reviewed_set(
         |done| progress(done, total),
     )?;
     let example: Vec<usize> = set.ids.iter().filter_map(|id| id.parse().ok()).collect();
+    let prior = LabelPrior::build(&taxonomy, axis, &set.labels, &encoder as &dyn Embed)?;
     Ok(Reviewed {
+        prior,
         left_out: examples.len() - set.len(),
         example,
         encoder: EncoderRef {
@@ -344,7 +350,9 @@ pub fn train_from_store(
     let (threshold, label_thresholds) = rule_in_use(current, &req.axis);
     let policy = ReviewPolicy::default().for_axis(threshold, &label_thresholds);
     let y_test: Vec<usize> = test.iter().map(|&i| set.y[i]).collect();
-    let early = fit(set, &train, &config);
+    // Few corrections fit a prototype or blend head, many the logistic one (`auto`, as
+    // `mailroom train` does), always with the taxonomy's label prototypes as the prior.
+    let early = fit_head(set, &train, &config, r.prior.as_ref()).0;
     let cand: Vec<Vec<f32>> = test
         .iter()
         .map(|&i| probabilities(&early, set, i))
@@ -364,7 +372,7 @@ pub fn train_from_store(
         n_final: set.len(),
     };
     let all: Vec<usize> = (0..set.len()).collect();
-    let fitted = fit(set, &all, &config);
+    let (fitted, few_shot) = fit_head(set, &all, &config, r.prior.as_ref());
     let l2 = fitted.l2;
     let mut head = Head::from_fitted(
         &req.axis,
@@ -378,6 +386,7 @@ pub fn train_from_store(
         },
         config.seed,
     );
+    head.meta.few_shot = few_shot;
     head.meta.review_threshold = threshold;
     head.meta.label_review_thresholds = label_thresholds;
     let taxonomy = Taxonomy::default_taxonomy();

@@ -205,6 +205,14 @@ impl Engine {
         let junk = classification
             .iter()
             .any(|a| a.axis == "junk" && a.label != "legitimate");
+        let decided_junk = classification
+            .iter()
+            .any(|a| a.axis == "junk" && a.label != "legitimate" && !a.needs_review);
+        if decided_junk {
+            if let Some(a) = classification.iter_mut().find(|a| a.axis == "priority") {
+                not_urgent_when_junk(a);
+            }
+        }
         if !p.findings.evidence.evidence.is_empty() {
             if let Some(a) = classification.iter_mut().find(|a| a.axis == "priority") {
                 a.evidence = p
@@ -383,6 +391,31 @@ fn urgent_by_evidence(a: &mut crate::classify::AxisResult) {
         .find(|(l, _)| l == "urgent")
         .map_or(0.0, |(_, p)| *p);
     a.method = crate::classify::Method::Evidence;
+    a.needs_review = false;
+    a.reasons.clear();
+}
+
+/// The junk rule: a message decided junk (spam or phishing above its threshold) is not urgent,
+/// whatever the priority model says, so that it never sits at the top of the queue (sure
+/// phishing often reads as urgent: "your account is suspended"). The label becomes the likeliest
+/// other one; the probabilities stay the model's; `method` says the rule decided.
+fn not_urgent_when_junk(a: &mut crate::classify::AxisResult) {
+    if a.label != "urgent" {
+        return;
+    }
+    let Some((label, p)) = a
+        .probabilities
+        .0
+        .iter()
+        .filter(|(l, _)| l != "urgent")
+        .max_by(|x, y| x.1.total_cmp(&y.1))
+        .cloned()
+    else {
+        return;
+    };
+    a.label = label;
+    a.probability = p;
+    a.method = crate::classify::Method::JunkRule;
     a.needs_review = false;
     a.reasons.clear();
 }
