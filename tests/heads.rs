@@ -42,7 +42,8 @@ fn with_no_flags_the_default_heads_decide_every_axis_and_the_record_names_them()
     for r in &recs {
         for (axis, method) in methods(r) {
             // A priority decision the urgency evidence made urgent says so instead.
-            let ok = method == "head" || (axis == "priority" && method == "evidence");
+            let ok = method == "head"
+                || (axis == "priority" && (method == "evidence" || method == "junk_rule"));
             assert!(ok, "{axis} of {}: {method}", r["id"]);
         }
         let heads = r["models"]["heads"].as_array().expect("models.heads");
@@ -70,7 +71,8 @@ fn with_no_flags_the_default_heads_decide_every_axis_and_the_record_names_them()
     let out = util::mailroom_ok(&["classify", &inbox(), "--no-default-heads"]);
     for r in records(&out.stdout) {
         for (axis, method) in methods(&r) {
-            let ok = method == "zero_shot" || (axis == "priority" && method == "evidence");
+            let ok = method == "zero_shot"
+                || (axis == "priority" && (method == "evidence" || method == "junk_rule"));
             assert!(ok, "{axis} with --no-default-heads: {method}");
         }
     }
@@ -89,7 +91,8 @@ fn a_custom_taxonomy_is_decided_zero_shot() {
     assert!(!recs.is_empty());
     for r in recs {
         for (axis, method) in methods(&r) {
-            let ok = method == "zero_shot" || (axis == "priority" && method == "evidence");
+            let ok = method == "zero_shot"
+                || (axis == "priority" && (method == "evidence" || method == "junk_rule"));
             assert!(ok, "{axis} under a custom taxonomy: {method}");
         }
     }
