@@ -276,7 +276,7 @@ fn r8_extractive_headline_is_compressed_deterministic_and_faithful() {
     let b = summarizer.extractive(util::encoder(), &input).unwrap();
     assert_eq!(a.text, b.text);
     let n = a.text.split_whitespace().count();
-    assert!((2..=10).contains(&n), "{}", a.text);
+    assert!((2..=12).contains(&n), "{}", a.text);
     assert!(a.faithfulness.passed(), "{:?}", a.faithfulness);
     // Deletion only: every word is the source's, and the negation survives.
     for w in a.text.split_whitespace() {

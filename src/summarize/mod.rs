@@ -45,8 +45,8 @@ pub use summarizer::Summarizer;
 
 /// Default word budget of a `brief` summary.
 pub const DEFAULT_BRIEF_WORDS: usize = 40;
-/// Default word budget of a `headline`.
-pub const DEFAULT_HEADLINE_WORDS: usize = 10;
+/// Default word budget of a `headline` (see [`compress`] for how it was chosen).
+pub const DEFAULT_HEADLINE_WORDS: usize = 12;
 /// Default generator tokens of body given to one generation; longer mail is chunked or cut.
 pub const DEFAULT_INPUT_TOKENS: usize = 512;
 /// Default most chunks summarised for one long message.
