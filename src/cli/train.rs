@@ -302,6 +302,9 @@ fn from_store(args: &TrainArgs, url: &str) -> anyhow::Result<Outcome> {
         fit: args.own_fit.then(|| args.fit.choices()),
         cache: args.data.cache.clone(),
     };
+    let actor = super::desk::actor();
+    let count = examples.len();
+    store.block_on(store.store().audit_training(&actor, axis, count, None))?;
     let mut progress = embedding_progress();
     let (row, comparison) = match super::learning::candidate(
         &examples,
@@ -314,6 +317,13 @@ fn from_store(args: &TrainArgs, url: &str) -> anyhow::Result<Outcome> {
         Err(e) => {
             eprintln!();
             eprintln!("error: {e:#}");
+            let why = format!("{e:#}");
+            let audit = store
+                .store()
+                .audit_training(&actor, axis, count, Some(&why));
+            if let Err(e) = store.block_on(audit) {
+                eprintln!("error: auditing the failed run: {e:#}");
+            }
             return Ok(Outcome::Fatal);
         }
     };
@@ -323,7 +333,7 @@ fn from_store(args: &TrainArgs, url: &str) -> anyhow::Result<Outcome> {
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", out.display()))?;
         eprintln!("wrote {}", out.display());
     }
-    let head = store.block_on(store.store().add_head(&super::desk::actor(), &row))?;
+    let head = store.block_on(store.store().add_head(&actor, &row))?;
     for line in comparison.lines() {
         println!("{line}");
     }

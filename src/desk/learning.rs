@@ -133,14 +133,30 @@ impl DeskState {
             Some(h) => store_head(store, h.id).await.map_err(|e| e.to_string())?,
             None => None,
         };
+        let count = examples.len();
+        store
+            .audit_training(actor, axis, count, None)
+            .await
+            .map_err(|e| e.to_string())?;
         let job = TrainJob {
             axis: axis.to_string(),
             examples,
             active,
         };
-        let trained = tokio::task::spawn_blocking(move || trainer.train(job))
+        let trained = match tokio::task::spawn_blocking(move || trainer.train(job))
             .await
-            .map_err(|e| format!("training thread: {e}"))??;
+            .map_err(|e| format!("training thread: {e}"))
+            .and_then(|r| r)
+        {
+            Ok(t) => t,
+            Err(why) => {
+                // The failure is audited too; a failed audit write must not hide the reason.
+                if let Err(e) = store.audit_training(actor, axis, count, Some(&why)).await {
+                    tracing::warn!(error = %e, "auditing a failed training run");
+                }
+                return Err(why);
+            }
+        };
         let head = store
             .add_head(actor, &trained.head)
             .await

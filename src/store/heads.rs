@@ -109,6 +109,30 @@ impl Store {
         Ok(stored)
     }
 
+    /// Record that `actor` started training a head for `axis` on `examples` reviewed messages
+    /// (`head.train`), or that the run failed and why (`head.train_failed`): an audit entry of
+    /// its own, since a run that fails adds no head.
+    pub async fn audit_training(
+        &self,
+        actor: &str,
+        axis: &str,
+        examples: usize,
+        failure: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        let (action, after) = match failure {
+            None => ("head.train", json!({ "axis": axis, "examples": examples })),
+            Some(why) => (
+                "head.train_failed",
+                json!({ "axis": axis, "examples": examples, "error": why }),
+            ),
+        };
+        self.head_audit(&mut tx, actor, action, None, Some(after))
+            .await?;
+        tx.commit().await.map_err(query("commit training audit"))?;
+        Ok(())
+    }
+
     /// The heads of an axis, newest first.
     pub async fn heads(&self, axis: &str) -> StoreResult<Vec<Head>> {
         let sql = format!("SELECT {HEAD_COLUMNS} FROM heads WHERE axis = $1 ORDER BY id DESC");

@@ -58,8 +58,9 @@ pub struct AuditEntry {
     pub at_ms: i64,
     /// Who.
     pub actor: String,
-    /// What: `accept`, `correct`, `assign`, `status`, `note`, `head.add`, `head.promote`,
-    /// `head.retire`, `account.add`, `account.role`, `account.password`, `account.disable`.
+    /// What: `accept`, `correct`, `assign`, `status`, `note`, `head.train`,
+    /// `head.train_failed`, `head.add`, `head.promote`, `head.retire`, `account.add`,
+    /// `account.role`, `account.password`, `account.disable`.
     pub action: String,
     /// The message, when the action was on one.
     pub message_id: Option<MessageId>,

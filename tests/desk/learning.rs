@@ -260,7 +260,7 @@ async fn steps(
         .into_iter()
         .map(|e| (e.action, e.actor))
         .collect();
-    for action in ["head.add", "head.promote"] {
+    for action in ["head.train", "head.add", "head.promote"] {
         assert!(
             audit.contains(&(action.to_string(), "boss".to_string())),
             "{action} by boss in {audit:?}"

@@ -131,3 +131,32 @@ both!(
         assert!(s.active_head("priority").await.unwrap().is_none());
     }
 );
+
+both!(
+    a_training_run_is_audited_when_it_starts_and_when_it_fails,
+    |db| async move {
+        let s = db.open().await;
+        s.audit_training("boss", "category", 42, None)
+            .await
+            .unwrap();
+        s.audit_training("boss", "category", 42, Some("too few labels"))
+            .await
+            .unwrap();
+        let audit = s.audit(None, 10).await.unwrap();
+        let got: Vec<(&str, &str)> = audit
+            .iter()
+            .map(|e| (e.action.as_str(), e.actor.as_str()))
+            .collect();
+        assert!(got.contains(&("head.train", "boss")), "{got:?}");
+        assert!(got.contains(&("head.train_failed", "boss")), "{got:?}");
+        let failed = audit
+            .iter()
+            .find(|e| e.action == "head.train_failed")
+            .unwrap();
+        let after = failed.after.as_ref().expect("what the run was");
+        assert_eq!(after["axis"], "category");
+        assert_eq!(after["examples"], 42);
+        assert_eq!(after["error"], "too few labels");
+        assert!(failed.message_id.is_none());
+    }
+);
