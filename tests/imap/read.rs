@@ -13,6 +13,12 @@ use crate::util;
 /// 500 SpamAssassin messages (every sixth in path order, ham and spam) in their IMAP wire
 /// form; the project's own fixtures when `../shared/data` is absent.
 pub fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
+    corpus_of(500, 6)
+}
+
+/// `take` SpamAssassin messages, every `step`th in path order, in their IMAP wire form; the
+/// project's own fixtures when `../shared/data` is absent.
+pub fn corpus_of(take: usize, step: usize) -> Vec<(PathBuf, Vec<u8>)> {
     let files: Vec<PathBuf> = match util::shared_data("spamassassin/labels.csv") {
         Some(labels) => {
             let root = labels.parent().unwrap().to_path_buf();
@@ -21,8 +27,8 @@ pub fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
                 .lines()
                 .skip(1)
                 .filter_map(|l| l.split(',').next())
-                .step_by(6)
-                .take(500)
+                .step_by(step)
+                .take(take)
                 .map(|p| root.join(p))
                 .collect()
         }

@@ -8,7 +8,7 @@ use mailroom::email::sources::imap::Mailbox;
 use serde_json::Value;
 
 use super::cli::{mailroom, records, url, Login};
-use super::read::corpus;
+use super::read::{corpus, corpus_of};
 use super::{Dovecot, PASSWORD};
 
 /// A record without what depends on where and when it was read: its id (the IMAP URL with
@@ -106,6 +106,58 @@ fn imap_triage_of_500_messages_equals_triage_of_the_same_files() {
         .filter(|(_, f)| f.iter().any(|x| x == "\\Seen"))
         .count();
     assert_eq!(seen, 0, "the read marked messages read");
+}
+
+/// A measurement for the note, run by hand (`cargo test --release --test tests
+/// imap_one_off_read_of_2000 -- --ignored --nocapture`): 2,000 messages read once from the folder
+/// with the default summary, against triaging the same messages as files in the same run.
+#[test]
+#[ignore = "a measurement (about 10 minutes on 2 cores), run by hand"]
+fn imap_one_off_read_of_2000_messages_against_the_same_files() {
+    let server = Dovecot::start();
+    let corpus = corpus_of(2000, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("files");
+    std::fs::create_dir(&files).unwrap();
+    let mut writer = server.open("INBOX");
+    for (i, (_, raw)) in corpus.iter().enumerate() {
+        writer.append("INBOX", raw, "").unwrap();
+        std::fs::write(files.join(format!("{i:04}.eml")), raw).unwrap();
+    }
+    writer.logout();
+    let login = Login::new(&server);
+    let mut rate = Vec::new();
+    for (what, input) in [
+        ("imaps://", url(&server, "INBOX")),
+        ("files", files.display().to_string()),
+    ] {
+        let out_file = dir.path().join(format!("{}.jsonl", rate.len()));
+        let start = Instant::now();
+        let mut argv = vec![
+            "triage".into(),
+            input,
+            "--out".into(),
+            out_file.display().to_string(),
+        ];
+        if what == "imaps://" {
+            argv.extend(login.args.iter().cloned());
+        }
+        let out = mailroom(&argv);
+        let secs = start.elapsed().as_secs_f64();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(records(&out_file).len(), corpus.len());
+        eprintln!(
+            "triage {what} of {} messages, default summary: {secs:.1} s with model loading ({:.2} messages/s)",
+            corpus.len(),
+            corpus.len() as f64 / secs
+        );
+        rate.push(corpus.len() as f64 / secs);
+    }
+    eprintln!("imaps:// / files: {:.3}", rate[0] / rate[1]);
 }
 
 /// `mailroom ARGS…` must fail with exit 2 quickly (before loading models), saying `words`.
