@@ -2,6 +2,7 @@
 //! messages as files gives; a wrong password, an untrusted certificate or a missing folder is
 //! a clear error and exit 2, before any model loads.
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mailroom::email::sources::imap::Mailbox;
@@ -27,20 +28,26 @@ fn args(parts: &[&str], login: &Login) -> Vec<String> {
     v
 }
 
+/// Append `corpus` to the server's INBOX and write the same bytes (IMAP's CRLF form) as one
+/// file each under `dir/files`, which is returned.
+fn fill_inbox(server: &Dovecot, corpus: &[(PathBuf, Vec<u8>)], dir: &Path) -> PathBuf {
+    let files = dir.join("files");
+    std::fs::create_dir(&files).unwrap();
+    let mut writer = server.open("INBOX");
+    for (i, (_, raw)) in corpus.iter().enumerate() {
+        writer.append("INBOX", raw, "").unwrap();
+        std::fs::write(files.join(format!("{i:04}.eml")), raw).unwrap();
+    }
+    writer.logout();
+    files
+}
+
 #[test]
 fn imap_triage_of_500_messages_equals_triage_of_the_same_files() {
     let server = Dovecot::start();
     let corpus = corpus();
     let dir = tempfile::tempdir().unwrap();
-    let files = dir.path().join("files");
-    std::fs::create_dir(&files).unwrap();
-    let mut writer = server.open("INBOX");
-    for (i, (_, raw)) in corpus.iter().enumerate() {
-        writer.append("INBOX", raw, "").unwrap();
-        // The same bytes as the server holds (IMAP's CRLF form) as one file each.
-        std::fs::write(files.join(format!("{i:04}.eml")), raw).unwrap();
-    }
-    writer.logout();
+    let files = fill_inbox(&server, &corpus, dir.path());
     let login = Login::new(&server);
     let imap_out = dir.path().join("imap.jsonl");
     let file_out = dir.path().join("files.jsonl");
@@ -117,14 +124,7 @@ fn imap_one_off_read_of_2000_messages_against_the_same_files() {
     let server = Dovecot::start();
     let corpus = corpus_of(2000, 1);
     let dir = tempfile::tempdir().unwrap();
-    let files = dir.path().join("files");
-    std::fs::create_dir(&files).unwrap();
-    let mut writer = server.open("INBOX");
-    for (i, (_, raw)) in corpus.iter().enumerate() {
-        writer.append("INBOX", raw, "").unwrap();
-        std::fs::write(files.join(format!("{i:04}.eml")), raw).unwrap();
-    }
-    writer.logout();
+    let files = fill_inbox(&server, &corpus, dir.path());
     let login = Login::new(&server);
     let mut rate = Vec::new();
     for (what, input) in [
