@@ -353,11 +353,11 @@ mod tests {
         assert!(!s.needs_review);
         let h = Summarizer::new(SummaryOptions {
             style: Style::Headline,
-            words: Some(4),
+            words: Some(6),
             ..SummaryOptions::default()
         })
         .lead(&input);
-        assert_eq!(h.text, "Can I pay £70");
+        assert_eq!(h.text, "Can I pay the £70 fee");
     }
 
     #[test]
