@@ -10,6 +10,7 @@ mod heads;
 
 mod models;
 mod replies;
+mod resources;
 mod triage;
 
 mod email;

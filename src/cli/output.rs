@@ -1,8 +1,12 @@
 //! How `triage` writes its outputs: JSON lines (the whole record), a table for people at a
 //! terminal, or CSV with the main fields for spreadsheets. Each record is written whole and
 //! flushed, so an interrupted run leaves only whole lines (and `--resume` redoes a torn one).
+//! An `--out` file that cannot take a record (the disk is full) is cut back to the end of the
+//! last whole record ([`WholeRecords`]), so that it stays valid and `--resume` finishes the job.
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{ErrorKind, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 use mailroom::pipeline::{key_facts_line, AxisResult, Output, Record};
@@ -179,6 +183,129 @@ impl<'a> RecordWriter<'a> {
                 truncate(&e.error.message, 100)
             ),
         }
+    }
+}
+
+/// An output file that holds only whole records: bytes written since the last flush are one
+/// record; when a write or flush fails (no space left, quota, I/O error), the file is cut back
+/// to the end of the last whole record and the error says so ([`CutBack`]).
+pub struct WholeRecords {
+    file: File,
+    path: PathBuf,
+    /// The end of the last whole record.
+    committed: u64,
+    /// Bytes of the record being written.
+    pending: u64,
+    records: u64,
+}
+
+impl WholeRecords {
+    /// Write records to `file` (at `path`) from its current end on.
+    pub fn new(mut file: File, path: &Path) -> std::io::Result<Self> {
+        let committed = file.seek(SeekFrom::End(0))?;
+        Ok(WholeRecords {
+            file,
+            path: path.to_path_buf(),
+            committed,
+            pending: 0,
+            records: 0,
+        })
+    }
+
+    /// Cut the file back to the last whole record and wrap `e` to say so.
+    fn cut_back(&mut self, e: std::io::Error) -> std::io::Error {
+        let torn = self.pending;
+        self.pending = 0;
+        let cut = self
+            .file
+            .set_len(self.committed)
+            .and_then(|()| self.file.seek(SeekFrom::Start(self.committed)).map(drop));
+        std::io::Error::new(
+            e.kind(),
+            CutBack {
+                path: self.path.clone(),
+                records: self.records,
+                bytes: self.committed,
+                torn,
+                cut: cut.err(),
+                source: e,
+            },
+        )
+    }
+}
+
+impl Write for WholeRecords {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.file.write(buf) {
+            Ok(n) => {
+                self.pending += n as u64;
+                Ok(n)
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => Err(e),
+            Err(e) => Err(self.cut_back(e)),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if let Err(e) = self.file.flush() {
+            return Err(self.cut_back(e));
+        }
+        if self.pending > 0 {
+            self.committed += self.pending;
+            self.pending = 0;
+            self.records += 1;
+        }
+        Ok(())
+    }
+}
+
+/// A write to the output file failed; the file was cut back to its last whole record.
+#[derive(Debug)]
+pub struct CutBack {
+    /// The output file.
+    pub path: PathBuf,
+    /// Records written whole by this run.
+    pub records: u64,
+    /// The file's length after the cut.
+    pub bytes: u64,
+    /// Bytes of the unfinished record that were cut.
+    pub torn: u64,
+    /// Why the cut itself failed, if it did (the file may then end in a torn line, which
+    /// `--resume` also cuts).
+    pub cut: Option<std::io::Error>,
+    /// The write error.
+    pub source: std::io::Error,
+}
+
+impl CutBack {
+    /// What went wrong, in words: "no space left on device" for a full disk.
+    pub fn cause(&self) -> String {
+        match self.source.kind() {
+            ErrorKind::StorageFull => "no space left on device".to_string(),
+            ErrorKind::QuotaExceeded => "disk quota exceeded".to_string(),
+            _ => self.source.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for CutBack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} writing {}: ", self.cause(), self.path.display())?;
+        match &self.cut {
+            None => write!(
+                f,
+                "the unfinished record ({} bytes) was cut, so the file ends with its last whole \
+                 record ({} bytes; {} records written by this run)",
+                self.torn, self.bytes, self.records
+            ),
+            Some(e) => write!(f, "cutting the unfinished record failed too ({e})"),
+        }
+    }
+}
+
+impl std::error::Error for CutBack {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
     }
 }
 

@@ -63,6 +63,7 @@ pub fn run(args: ParseArgs) -> anyhow::Result<Outcome> {
         max_size: args.max_size,
         max_depth: args.max_depth,
         max_parts: args.max_parts,
+        ..Limits::default()
     };
     let opts = InspectOptions {
         limits,

@@ -11,12 +11,13 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mailroom::pipeline::{
-    read_inputs, resume, EngineBuilder, Limits, Message, Output, SourceOptions, DEFAULT_MAX_SIZE,
+    read_inputs, resume, EngineBuilder, Limits, Message, Output, PipelineError, SourceOptions,
+    DEFAULT_MAX_SIZE,
 };
 
 use super::common::{ClassifierArgs, ModelArgs, SummaryArgs};
 use super::mailbox::{is_mailbox_url, MailboxArgs};
-use super::output::{Format, RecordWriter};
+use super::output::{CutBack, Format, RecordWriter, WholeRecords};
 use super::Outcome;
 
 /// Arguments of `triage`.
@@ -125,12 +126,12 @@ pub fn run(args: TriageArgs) -> anyhow::Result<Outcome> {
                     state.torn_bytes
                 );
             }
-            (Box::new(file), state.done)
+            (Box::new(WholeRecords::new(file, path)?), state.done)
         }
         Some(path) => {
             let file =
                 File::create(path).with_context(|| format!("creating {}", path.display()))?;
-            (Box::new(file), Default::default())
+            (Box::new(WholeRecords::new(file, path)?), Default::default())
         }
         None => (Box::new(std::io::stdout().lock()), Default::default()),
     };
@@ -148,11 +149,27 @@ pub fn run(args: TriageArgs) -> anyhow::Result<Outcome> {
         writer.write(out)
     };
     let stats = if args.threads {
-        engine.run_threads(messages, &done, emit)?
+        engine.run_threads(messages, &done, emit)
     } else {
-        engine.run(messages, &done, emit)?
+        engine.run(messages, &done, emit)
     };
-    writer.finish()?;
+    let stats = match stats.and_then(|s| writer.finish().map(|()| s).map_err(PipelineError::from)) {
+        Ok(s) => s,
+        Err(PipelineError::Output(e)) => {
+            progress.finish_and_clear();
+            return match e.get_ref().and_then(|i| i.downcast_ref::<CutBack>()) {
+                Some(cut) => {
+                    eprintln!(
+                        "error: {cut}. Free some space, then run the same command with --resume \
+                         to finish the job."
+                    );
+                    Ok(Outcome::Fatal)
+                }
+                None => Err(anyhow::Error::new(e).context("writing the records")),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    };
     progress.finish_and_clear();
     let cut_off = folder.as_mut().and_then(|f| f.take_error());
     let secs = start.elapsed().as_secs_f64().max(1e-9);

@@ -53,13 +53,52 @@ pub(super) fn extract(raw: &[u8], limits: &Limits) -> Result<Email, EmailError> 
         }
     }
     let attachments = attachments_of(&msg, &recovered);
+    // Hostile headers (a megabyte subject, ten thousand recipients) are cut to the caps, each
+    // cut told in a warning, so that no later stage works on more than it must.
+    let mut cap = Caps {
+        limits,
+        warnings: &mut warnings,
+    };
+    let attachments = attachments
+        .into_iter()
+        .map(|a| Attachment {
+            name: a.name.map(|n| cap.text("an attachment name", n)),
+            mime_type: cap.text("an attachment type", a.mime_type),
+            size: a.size,
+        })
+        .collect();
 
-    let precedence = header_text(&msg, "Precedence").map(|s| s.to_ascii_lowercase());
-    let auto_submitted = header_text(&msg, "Auto-Submitted").map(|s| s.to_ascii_lowercase());
+    let precedence =
+        header_text(&msg, "Precedence").map(|s| cap.text("Precedence", s.to_ascii_lowercase()));
+    let auto_submitted = header_text(&msg, "Auto-Submitted")
+        .map(|s| cap.text("Auto-Submitted", s.to_ascii_lowercase()));
     // mail-parser reads List-Id as an address list; the raw value is what people recognise.
-    let list_id = header_text(&msg, "List-Id");
-    let subject = msg.subject().map(|s| s.trim().to_string());
-    let from = msg.from().and_then(|a| mailboxes(a).into_iter().next());
+    let list_id = header_text(&msg, "List-Id").map(|s| cap.text("List-Id", s));
+    let subject = msg
+        .subject()
+        .map(|s| cap.text("Subject", s.trim().to_string()));
+    let from = msg
+        .from()
+        .and_then(|a| cap.mailboxes("From", a).into_iter().next());
+    let to = msg.to().map(|a| cap.mailboxes("To", a)).unwrap_or_default();
+    let cc = msg.cc().map(|a| cap.mailboxes("Cc", a)).unwrap_or_default();
+    let reply_to = msg
+        .reply_to()
+        .map(|a| cap.mailboxes("Reply-To", a))
+        .unwrap_or_default();
+    let message_id = msg
+        .message_id()
+        .map(|s| cap.text("Message-ID", clean_id(s)))
+        .filter(|s| !s.is_empty());
+    let in_reply_to = ids_of(msg.in_reply_to())
+        .into_iter()
+        .next()
+        .map(|s| cap.text("In-Reply-To", s));
+    let references = cap.list("References ids", ids_of(msg.references()));
+    let references = references
+        .into_iter()
+        .map(|s| cap.text("a References id", s))
+        .collect();
 
     let is_bulk = list_id.is_some()
         || !matches!(msg.list_unsubscribe(), HeaderValue::Empty)
@@ -82,13 +121,13 @@ pub(super) fn extract(raw: &[u8], limits: &Limits) -> Result<Email, EmailError> 
     let date = msg.date().filter(|d| d.is_valid()).map(|d| d.to_rfc3339());
 
     Ok(Email {
-        message_id: msg.message_id().map(clean_id).filter(|s| !s.is_empty()),
-        in_reply_to: ids_of(msg.in_reply_to()).into_iter().next(),
-        references: ids_of(msg.references()),
+        message_id,
+        in_reply_to,
+        references,
         from,
-        to: msg.to().map(mailboxes).unwrap_or_default(),
-        cc: msg.cc().map(mailboxes).unwrap_or_default(),
-        reply_to: msg.reply_to().map(mailboxes).unwrap_or_default(),
+        to,
+        cc,
+        reply_to,
         subject,
         date,
         list_id,
@@ -323,6 +362,60 @@ fn attachments_of(msg: &mail_parser::Message<'_>, skip: &[u32]) -> Vec<Attachmen
             }
         })
         .collect()
+}
+
+/// The header caps of [`Limits`], applied with a warning for each cut.
+struct Caps<'a> {
+    limits: &'a Limits,
+    warnings: &'a mut Vec<String>,
+}
+
+impl Caps<'_> {
+    /// `s` cut to `max_header_chars` characters.
+    fn text(&mut self, what: &str, s: String) -> String {
+        let max = self.limits.max_header_chars;
+        let Some((cut, _)) = s.char_indices().nth(max) else {
+            return s;
+        };
+        let chars = max + s[cut..].chars().count();
+        push_once(
+            self.warnings,
+            format!("{what} of {chars} characters was cut to its first {max}"),
+        );
+        let mut s = s;
+        s.truncate(cut);
+        s
+    }
+
+    /// `v` cut to `max_recipients` items.
+    fn list<T>(&mut self, what: &str, mut v: Vec<T>) -> Vec<T> {
+        let max = self.limits.max_recipients;
+        if v.len() > max {
+            push_once(
+                self.warnings,
+                format!(
+                    "{what}: {} found, the first {max} kept, {} dropped",
+                    v.len(),
+                    v.len() - max
+                ),
+            );
+            v.truncate(max);
+        }
+        v
+    }
+
+    /// The mailboxes of a header, capped in number and in the length of each name and address.
+    fn mailboxes(&mut self, field: &str, a: &Address<'_>) -> Vec<Mailbox> {
+        let all = self.list(&format!("{field} addresses"), mailboxes(a));
+        all.into_iter()
+            .map(|m| Mailbox {
+                name: m.name.map(|n| self.text(&format!("a {field} name"), n)),
+                address: m
+                    .address
+                    .map(|n| self.text(&format!("a {field} address"), n)),
+            })
+            .collect()
+    }
 }
 
 fn mailboxes(a: &Address<'_>) -> Vec<Mailbox> {

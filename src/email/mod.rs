@@ -28,6 +28,12 @@ pub const DEFAULT_MAX_SIZE: usize = 25 * 1024 * 1024;
 pub const DEFAULT_MAX_DEPTH: usize = 32;
 /// Default cap on MIME parts in one message, nested messages included.
 pub const DEFAULT_MAX_PARTS: usize = 1_000;
+/// Default cap on one header text as kept (subject, a name or address, a list or message id),
+/// in characters. Longer ones are cut, with a warning.
+pub const DEFAULT_MAX_HEADER_CHARS: usize = 2_000;
+/// Default cap on the recipients kept per field (To, Cc, Reply-To) and on References ids.
+/// Past it the rest are dropped, with a warning that counts them.
+pub const DEFAULT_MAX_RECIPIENTS: usize = 1_000;
 
 /// Caps applied while reading and parsing one message. Over a cap, the message is an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +44,12 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most MIME parts accepted, nested messages included.
     pub max_parts: usize,
+    /// Longest header text kept, in characters; longer ones are cut with a warning (not an
+    /// error: the message is still triaged, and marked for review).
+    pub max_header_chars: usize,
+    /// Most recipients kept per field (and References ids); the rest are dropped with a
+    /// warning that counts them.
+    pub max_recipients: usize,
 }
 
 impl Default for Limits {
@@ -46,6 +58,8 @@ impl Default for Limits {
             max_size: DEFAULT_MAX_SIZE,
             max_depth: DEFAULT_MAX_DEPTH,
             max_parts: DEFAULT_MAX_PARTS,
+            max_header_chars: DEFAULT_MAX_HEADER_CHARS,
+            max_recipients: DEFAULT_MAX_RECIPIENTS,
         }
     }
 }

@@ -366,15 +366,23 @@ fn this_weeks(r: Date, wd: Weekday) -> Option<Date> {
     }
 }
 
+/// How far, in bytes, a sentence is looked for on either side of a weekday.
+const SENTENCE_REACH: usize = 400;
+
 /// Whether the sentence around `start..end` is in the past tense, and whether only a weak
 /// reading of its tense decided (no marker either way counts as future, guessed).
+///
+/// The sentence is looked for within [`SENTENCE_REACH`] bytes either side: a text without
+/// full stops (a megabyte on one line) must not be read whole for each weekday in it.
 fn past_tense(text: &str, start: usize, end: usize) -> (bool, bool) {
-    let from = text[..start]
+    let lo = floor_char_boundary(text, start.saturating_sub(SENTENCE_REACH));
+    let hi = floor_char_boundary(text, end.saturating_add(SENTENCE_REACH));
+    let from = text[lo..start]
         .rfind(['.', '!', '?', '\n'])
-        .map_or(0, |i| i + 1);
-    let to = text[end..]
+        .map_or(lo, |i| lo + i + 1);
+    let to = text[end..hi]
         .find(['.', '!', '?', '\n'])
-        .map_or(text.len(), |i| end + i);
+        .map_or(hi, |i| end + i);
     let from = floor_char_boundary(text, from);
     let sentence = &text[from..to];
     if FUTURE.is_match(sentence) {
