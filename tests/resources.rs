@@ -292,5 +292,26 @@ fn hostile_messages_are_handled_within_the_caps() {
         warnings("recipients")
     );
     assert!(rec("big")["truncation"]["dropped_tokens"].as_u64().unwrap() > 0);
+    // The detectors read the start of a 25 MB body, and the record says so.
+    let cut: Vec<&Value> = rec("big")["review"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "analysis_cut")
+        .collect();
+    assert_eq!(cut.len(), 1, "{}", rec("big")["review"]);
+    let analysed = cut[0]["analysed_bytes"].as_u64().unwrap();
+    assert!((200_000..=262_144).contains(&analysed), "{analysed}");
+    assert!(cut[0]["body_bytes"].as_u64().unwrap() > 24_000_000);
+    assert!(
+        rec("big").to_string().len() < 4_000_000,
+        "a bounded record: {} bytes",
+        rec("big").to_string().len()
+    );
+    assert!(rec("parts")["review"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|n| n["kind"] != "analysis_cut"));
     assert!(secs < 60.0, "took {secs:.1} s");
 }

@@ -153,7 +153,11 @@ pub fn run(args: TriageArgs) -> anyhow::Result<Outcome> {
     } else {
         engine.run(messages, &done, emit)
     };
-    let stats = match stats.and_then(|s| writer.finish().map(|()| s).map_err(PipelineError::from)) {
+    let finished = match stats {
+        Ok(s) => writer.finish().map(|()| s).map_err(PipelineError::from),
+        Err(e) => Err(e),
+    };
+    let stats = match finished {
         Ok(s) => s,
         Err(PipelineError::Output(e)) => {
             progress.finish_and_clear();

@@ -181,6 +181,9 @@ fn review_note(n: &Value) -> String {
             )
         }
         Some("unclean_parse") => "the message could not be parsed cleanly".into(),
+        Some("analysis_cut") => {
+            "the message is too long: evidence and key facts come from its start only".into()
+        }
         Some(other) => other.replace('_', " "),
         None => "needs review".into(),
     }

@@ -53,6 +53,21 @@ impl From<EvidenceSummary> for UrgencyEvidence {
     }
 }
 
+/// Most bytes of the body the detectors read (urgency evidence, dates, key facts): far more
+/// than any letter a person writes, and the models read only the head and tail of the body
+/// within their token budget. Beyond it the detectors' work grows faster than the text.
+pub const MAX_ANALYSED_BYTES: usize = 256 * 1024;
+
+/// The body was longer than the detectors read: evidence and key facts come from its first
+/// `analysed_bytes` only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AnalysisCut {
+    /// Bytes of the body the detectors read.
+    pub analysed_bytes: usize,
+    /// Bytes of the body the models were given to read from (injected text set aside).
+    pub body_bytes: usize,
+}
+
 /// Everything the analyses found in one message.
 #[derive(Debug, Clone)]
 pub struct Findings {
@@ -68,6 +83,8 @@ pub struct Findings {
     pub evidence: EvidenceSummary,
     /// Key facts.
     pub facts: Vec<KeyFact>,
+    /// Set when the detectors read only the start of a very long body.
+    pub cut: Option<AnalysisCut>,
 }
 
 impl Findings {
@@ -89,7 +106,17 @@ pub fn analyse(email: &Email, prepared: &Prepared, now: Timestamp) -> Findings {
     let read_subject = subject_aside.changed().then(|| subject_aside.text.clone());
     let read_body = body_aside.changed().then(|| body_aside.text.clone());
     let subject_read = read_subject.as_deref().unwrap_or(subject);
-    let body_read = read_body.as_deref().unwrap_or(&prepared.body);
+    let body_whole = read_body.as_deref().unwrap_or(&prepared.body);
+    let mut end = crate::text::dates::floor_char_boundary(body_whole, MAX_ANALYSED_BYTES);
+    if end < body_whole.len() {
+        // At a space, so that no number or word is read half (a cut "£70" would be "£7").
+        end = body_whole[..end].rfind(char::is_whitespace).unwrap_or(end);
+    }
+    let body_read = &body_whole[..end];
+    let cut = (end < body_whole.len()).then_some(AnalysisCut {
+        analysed_bytes: end,
+        body_bytes: body_whole.len(),
+    });
 
     let mut evidence = evidence::detect(&EvidenceInput {
         subject: (!subject_read.is_empty()).then_some(subject_read),
@@ -146,6 +173,7 @@ pub fn analyse(email: &Email, prepared: &Prepared, now: Timestamp) -> Findings {
         body: read_body,
         evidence,
         facts: key_facts,
+        cut,
     }
 }
 

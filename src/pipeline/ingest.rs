@@ -303,5 +303,6 @@ fn reason_name(n: &ReviewNote) -> String {
         ReviewNote::UnfaithfulSummary { .. } => "unfaithful_summary".into(),
         ReviewNote::UncleanParse { .. } => "unclean_parse".into(),
         ReviewNote::PromptInjection { .. } => "prompt_injection".into(),
+        ReviewNote::AnalysisCut { .. } => "analysis_cut".into(),
     }
 }

@@ -74,6 +74,14 @@ pub enum ReviewNote {
         /// The texts set aside, as found.
         texts: Vec<String>,
     },
+    /// The body is longer than the detectors read: urgency evidence and key facts come from
+    /// its first `analysed_bytes` only.
+    AnalysisCut {
+        /// Bytes of the body the detectors read.
+        analysed_bytes: usize,
+        /// Bytes of the body.
+        body_bytes: usize,
+    },
 }
 
 /// Milliseconds per stage for one message. Encoder work is batched across messages; a

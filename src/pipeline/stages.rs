@@ -243,6 +243,12 @@ impl Engine {
                     .collect(),
             });
         }
+        if let Some(cut) = p.findings.cut {
+            review.push(ReviewNote::AnalysisCut {
+                analysed_bytes: cut.analysed_bytes,
+                body_bytes: cut.body_bytes,
+            });
+        }
         let record = Record {
             schema: RECORD_SCHEMA,
             id: m.id.clone(),

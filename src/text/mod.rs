@@ -19,6 +19,7 @@ mod language;
 mod normalize;
 mod quotes;
 mod signature;
+pub mod spans;
 
 pub use budget::{estimate_tokens, Truncation, MARKER};
 use normalize::join_lines;

@@ -23,6 +23,7 @@ use std::ops::Range;
 use serde::Serialize;
 
 use crate::text::dates::{find_dates, DateHit, DateOptions, Reference};
+use crate::text::spans::Disjoint;
 
 mod context;
 mod rules;
@@ -354,12 +355,11 @@ fn dedupe(mut hits: Vec<Evidence>) -> Vec<Evidence> {
             e.span.start,
         )
     });
+    let mut taken: std::collections::HashMap<EvidenceKind, Disjoint> =
+        std::collections::HashMap::new();
     let mut kept: Vec<Evidence> = Vec::new();
     for h in hits {
-        let overlaps = kept
-            .iter()
-            .any(|k| k.kind == h.kind && h.span.start < k.span.end && k.span.start < h.span.end);
-        if !overlaps {
+        if taken.entry(h.kind).or_default().take(&h.span) {
             kept.push(h);
         }
     }

@@ -389,12 +389,10 @@ fn drop_overlaps(mut facts: Vec<KeyFact>) -> Vec<KeyFact> {
         _ => 7,
     };
     facts.sort_by_key(|f| (rank(f.kind), std::cmp::Reverse(f.span.len()), f.span.start));
+    let mut taken = crate::text::spans::Disjoint::default();
     let mut kept: Vec<KeyFact> = Vec::new();
     for f in facts {
-        if kept
-            .iter()
-            .all(|k| f.span.end <= k.span.start || f.span.start >= k.span.end)
-        {
+        if taken.take(&f.span) {
             kept.push(f);
         }
     }
