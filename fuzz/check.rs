@@ -36,3 +36,32 @@ pub fn check(data: &[u8]) {
     }
     let _ = email::html_to_text(&String::from_utf8_lossy(raw));
 }
+
+/// The files an operator writes or carries in: a taxonomy, a library of standard lines for
+/// replies, a model manifest. Any text gives a value or a clear error, never a panic; what
+/// loads also gives its id and hash. The first byte picks the kind.
+pub fn check_config(data: &[u8]) {
+    let (kind, rest) = match data.split_first() {
+        Some((b, rest)) => (*b % 3, rest),
+        None => (0, data),
+    };
+    let text = String::from_utf8_lossy(rest);
+    match kind {
+        0 => {
+            if let Ok(t) = mailroom::classify::Taxonomy::from_toml(&text) {
+                let _ = t.id();
+                for a in &t.axes {
+                    let _ = (a.label_names(), a.label_thresholds(), t.axis(&a.name));
+                }
+            }
+        }
+        1 => {
+            if let Ok(l) = mailroom::replies::Library::from_toml(&text) {
+                let _ = (l.id(), l.sha256());
+            }
+        }
+        _ => {
+            let _ = mailroom::models::Manifest::parse(&text);
+        }
+    }
+}

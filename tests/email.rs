@@ -423,8 +423,9 @@ fn parse_command_records_and_exit_codes() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// The fuzz targets' properties (also run by `config_files.rs`).
 #[path = "../fuzz/check.rs"]
-mod fuzz_check;
+pub(crate) mod fuzz_check;
 
 /// Tokens that steer mutations towards the structures parsers get wrong.
 const DICTIONARY: &[&str] = &[
@@ -465,16 +466,16 @@ const DICTIONARY: &[&str] = &[
     "日本",
 ];
 
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         if n == 0 {
             0
         } else {
@@ -483,7 +484,7 @@ impl Rng {
     }
 }
 
-fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
+pub(crate) fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
     let mut d = input.to_vec();
     for _ in 0..1 + rng.below(4) {
         let at = rng.below(d.len() + 1);

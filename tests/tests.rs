@@ -5,6 +5,7 @@ mod util;
 mod architecture;
 
 mod classify;
+mod config_files;
 mod fewshot;
 mod heads;
 

@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use super::routes::MAX_ID_CHARS;
 use super::HttpConfig;
 
 fn error_response(description: &str) -> Value {
@@ -12,11 +13,26 @@ fn error_response(description: &str) -> Value {
     })
 }
 
-fn message_body(many: bool) -> Value {
+/// Example request bodies, accepted as they stand (a test sends each).
+fn message_examples(many: bool) -> Value {
+    let raw = json!({"raw": "From: Ann Lee <ann@example.org>\nSubject: Broken streetlight\n\nThe streetlight outside 12 Mill Lane has been out since Monday.\n"});
+    let parts = json!({"id": "letter-17", "from": "Ann Lee <ann@example.org>", "subject": "Broken streetlight", "body": "The streetlight outside 12 Mill Lane has been out since Monday."});
+    let mut examples = json!({
+        "raw": {"summary": "A whole RFC 822 message", "value": raw},
+        "parts": {"summary": "Sender, subject and body", "value": parts}
+    });
+    if many {
+        examples["array"] = json!({"summary": "Several messages", "value": [raw, parts]});
+    }
+    examples
+}
+
+fn message_body(many: bool, config: &HttpConfig) -> Value {
     let json_schema = if many {
         json!({"oneOf": [
             {"$ref": "#/components/schemas/Message"},
-            {"type": "array", "items": {"$ref": "#/components/schemas/Message"}, "minItems": 1}
+            {"type": "array", "items": {"$ref": "#/components/schemas/Message"},
+             "minItems": 1, "maxItems": config.max_messages}
         ]})
     } else {
         json!({"$ref": "#/components/schemas/Message"})
@@ -24,8 +40,12 @@ fn message_body(many: bool) -> Value {
     json!({
         "required": true,
         "content": {
-            "message/rfc822": {"schema": {"type": "string", "format": "binary"}},
-            "application/json": {"schema": json_schema}
+            "message/rfc822": {"schema": {
+                "type": "string", "format": "binary", "minLength": 1,
+                "maxLength": config.max_body_bytes,
+                "description": "The whole message as it was received."
+            }},
+            "application/json": {"schema": json_schema, "examples": message_examples(many)}
         }
     })
 }
@@ -90,7 +110,7 @@ pub fn document(config: &HttpConfig) -> Value {
                 "operationId": "triage",
                 "summary": "Classify on every axis and summarise one message (or an array of a few).",
                 "security": secured,
-                "requestBody": message_body(true),
+                "requestBody": message_body(true, config),
                 "responses": model_errors(json!({"200": json_ok(
                     "The record (for one message) or the outputs in order (for an array: records and error records).",
                     json!({"oneOf": [record, {"type": "array", "items": {"oneOf": [record, {"$ref": "#/components/schemas/ErrorRecord"}]}}]})
@@ -100,14 +120,14 @@ pub fn document(config: &HttpConfig) -> Value {
                 "operationId": "classify",
                 "summary": "Classify one message on every axis (no summary).",
                 "security": secured,
-                "requestBody": message_body(false),
+                "requestBody": message_body(false, config),
                 "responses": model_errors(json!({"200": json_ok("The record, with `summary` null.", record)}))
             }},
             "/v1/summarize": {"post": {
                 "operationId": "summarize",
                 "summary": "Summarise one message (checked against the source).",
                 "security": secured,
-                "requestBody": message_body(false),
+                "requestBody": message_body(false, config),
                 "responses": model_errors(json!({"200": json_ok(
                     "The message id, source and summary, as `mailroom summarize` writes them.",
                     json!({"type": "object", "required": ["id", "source", "summary"], "properties": {
@@ -173,16 +193,39 @@ pub fn document(config: &HttpConfig) -> Value {
                     }
                 }}},
                 "Message": {
+                    "description": "One message: either `raw` (the whole RFC 822 message) or `body` with optional `from` and `subject`, never both. `id` names the message in the record (default: its Message-ID, else a server-made id). A field is left out rather than sent as null.",
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/RawMessage"},
+                        {"$ref": "#/components/schemas/PartsMessage"}
+                    ]
+                },
+                "RawMessage": {
                     "type": "object",
-                    "description": "Either `raw` (the whole RFC 822 message) or `body` with optional `from` and `subject`. `id` names the message in the record (default: its Message-ID, else a server-made id).",
+                    "required": ["raw"],
                     "additionalProperties": false,
                     "properties": {
-                        "id": {"type": "string", "maxLength": 512},
-                        "raw": {"type": "string"},
-                        "from": {"type": "string"},
-                        "subject": {"type": "string"},
-                        "body": {"type": "string"}
+                        "id": {"$ref": "#/components/schemas/MessageId"},
+                        "raw": {
+                            "type": "string",
+                            "description": "The whole message, headers and body. Not blank: it holds a character other than space, tab, CR, LF or form feed.",
+                            "pattern": "[^\\t\\n\\f\\r ]"
+                        }
                     }
+                },
+                "PartsMessage": {
+                    "type": "object",
+                    "required": ["body"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "id": {"$ref": "#/components/schemas/MessageId"},
+                        "from": {"type": "string", "description": "The sender, as a From header would give it."},
+                        "subject": {"type": "string"},
+                        "body": {"type": "string", "description": "The body text (may be empty: the subject is then read)."}
+                    }
+                },
+                "MessageId": {
+                    "type": "string", "minLength": 1, "maxLength": MAX_ID_CHARS,
+                    "description": "A name for the message in the record, 1 to 512 characters."
                 },
                 "Record": {
                     "type": "object",

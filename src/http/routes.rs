@@ -28,7 +28,7 @@ struct JsonMessage {
 }
 
 /// Longest `id` a client may give.
-const MAX_ID_CHARS: usize = 512;
+pub(super) const MAX_ID_CHARS: usize = 512;
 
 enum Shape {
     One(Message),
@@ -75,8 +75,10 @@ fn json_message(j: JsonMessage, fallback_id: String, index: usize) -> Result<Mes
                     "message {index}: give either `raw` or `from`/`subject`/`body`, not both"
                 )));
             }
-            if raw.trim().is_empty() {
-                return Err(ApiError::Invalid(format!("message {index}: `raw` is empty")));
+            // Blank as the parser sees it (and as the OpenAPI pattern says): nothing but
+            // space, tab, CR, LF and form feed.
+            if raw.bytes().all(|b| b.is_ascii_whitespace()) {
+                return Err(ApiError::Invalid(format!("message {index}: `raw` is blank")));
             }
             Ok(raw_message(raw.into_bytes(), j.id, fallback_id, index))
         }
@@ -134,6 +136,15 @@ fn read_body(
             let value: serde_json::Value =
                 serde_json::from_slice(&body).map_err(|e| ApiError::BadJson(e.to_string()))?;
             let one = |v: serde_json::Value, i: usize, id: String| {
+                if let Some(field) = v
+                    .as_object()
+                    .and_then(|o| o.iter().find(|(_, x)| x.is_null()))
+                    .map(|(k, _)| k.clone())
+                {
+                    return Err(ApiError::Invalid(format!(
+                        "message {i}: `{field}` is null; leave it out instead"
+                    )));
+                }
                 let j: JsonMessage = serde_json::from_value(v)
                     .map_err(|e| ApiError::Invalid(format!("message {i}: {e}")))?;
                 json_message(j, id, i)

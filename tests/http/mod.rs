@@ -1,10 +1,14 @@
 //! HTTP API tests: in-process router tests over a fake backend (`routes`: routing, limits,
 //! error shapes, queue), and tests over the real models (`real`: one in-process test over the
 //! real encoder, and an end-to-end test that starts the real binary on a loopback port and
-//! talks to it over TCP, SIGTERM included). This file holds the fake backend and the helpers.
+//! talks to it over TCP, SIGTERM included), and a property-based fuzzer run against the real
+//! server from its own OpenAPI document (`fuzz`). This file holds the fake backend and the helpers.
 
+mod fuzz;
+mod mutate;
 mod real;
 mod routes;
+mod soak;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

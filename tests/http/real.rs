@@ -55,7 +55,7 @@ async fn real_encoder_records_in_process() {
 // End to end: the real binary, the real models, over TCP.
 
 /// A tiny HTTP/1.1 client: one request per connection.
-fn request(
+pub(super) fn request(
     port: u16,
     method: &str,
     path: &str,
@@ -95,9 +95,16 @@ fn request(
     Ok((status, body))
 }
 
-struct Server {
+pub(super) struct Server {
     child: Child,
-    port: u16,
+    pub(super) port: u16,
+}
+
+impl Server {
+    /// The server's process id.
+    pub(super) fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Server {
@@ -108,9 +115,15 @@ impl Drop for Server {
 }
 
 fn start_server(token: &str) -> Server {
+    start_server_with(token, &["--summary", "abstractive"])
+}
+
+/// `mailroom serve` on a free loopback port with `token`, `args` added; returned once ready.
+pub(super) fn start_server_with(token: &str, args: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mailroom"))
         .current_dir(crate::util::root())
-        .args(["serve", "--port", "0", "--summary", "abstractive"])
+        .args(["serve", "--port", "0"])
+        .args(args)
         .env("MAILROOM_TOKEN", token)
         .env_remove("MAILROOM_TOKEN_FILE")
         .env_remove("MAILROOM_BIND")
