@@ -7,6 +7,7 @@ use mailroom::email::{self, Content, EmailError, Limits, SourceKind, SourceOptio
 use mailroom::text::{self, PrepareOptions};
 use serde_json::{json, Value};
 
+use crate::stress::{fuzz_check, mutate, stress, Budget, Rng};
 use crate::util;
 
 /// Every `.eml` under `tests/fixtures/eml`, sorted.
@@ -44,7 +45,7 @@ pub fn view(raw: &[u8]) -> Value {
     }
 }
 
-fn to_lf(raw: &[u8]) -> Vec<u8> {
+pub(crate) fn to_lf(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -58,7 +59,7 @@ fn to_lf(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-fn to_crlf(raw: &[u8]) -> Vec<u8> {
+pub(crate) fn to_crlf(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len() + raw.len() / 20);
     for &b in &to_lf(raw) {
         if b == b'\n' {
@@ -423,124 +424,6 @@ fn parse_command_records_and_exit_codes() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// The fuzz targets' properties (also run by `config_files.rs`).
-#[path = "../fuzz/check.rs"]
-pub(crate) mod fuzz_check;
-
-/// Tokens that steer mutations towards the structures parsers get wrong.
-const DICTIONARY: &[&str] = &[
-    "\n--",
-    "--\n",
-    "boundary=\"b\"",
-    "Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\n",
-    "Content-Type: message/rfc822\n\n",
-    "Content-Transfer-Encoding: base64\n",
-    "Content-Transfer-Encoding: quoted-printable\n",
-    "=?utf-8?B?",
-    "=?iso-8859-1?Q?=E9",
-    "?=",
-    "charset=\"x-unknown\"",
-    "charset=utf-16",
-    "\r\n",
-    "\n\n",
-    "<html><body>",
-    "<a href=\"",
-    "&#x",
-    "&eacute;",
-    "<script>",
-    "<!--",
-    "> ",
-    "=\n",
-    "=3D",
-    "On Mon, 1 Jan 2024, A <a@b> wrote:\n",
-    "-----Original Message-----\nFrom: a\nSent: b\nTo: c\nSubject: d\n",
-    "-- \n",
-    "Sent from my iPhone\n",
-    "Le lun. 1 janv. 2024, A a écrit :\n",
-    "\u{0}",
-    "\u{feff}",
-    "\t",
-    "From x@y Mon Jan  1 10:00:00 2024\n",
-    "\u{200b}",
-    "é",
-    "日本",
-];
-
-pub(crate) struct Rng(pub(crate) u64);
-
-impl Rng {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
-
-pub(crate) fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
-    let mut d = input.to_vec();
-    for _ in 0..1 + rng.below(4) {
-        let at = rng.below(d.len() + 1);
-        match rng.below(9) {
-            0 if !d.is_empty() => {
-                let i = rng.below(d.len());
-                d[i] ^= 1 << rng.below(8);
-            }
-            1 => {
-                let bytes: Vec<u8> = (0..1 + rng.below(16)).map(|_| rng.next() as u8).collect();
-                d.splice(at..at, bytes);
-            }
-            2 => {
-                let end = (at + rng.below(256)).min(d.len());
-                d.drain(at..end);
-            }
-            3 => {
-                let end = (at + rng.below(512)).min(d.len());
-                let chunk = d[at..end].to_vec();
-                let to = rng.below(d.len() + 1);
-                d.splice(to..to, chunk);
-            }
-            4 => {
-                let other = &corpus[rng.below(corpus.len())];
-                let from = rng.below(other.len() + 1);
-                let end = (from + rng.below(2048)).min(other.len());
-                d.splice(at..at, other[from..end].iter().copied());
-            }
-            5 => {
-                let token = DICTIONARY[rng.below(DICTIONARY.len())].as_bytes();
-                d.splice(at..at, token.iter().copied());
-            }
-            6 => d.truncate(at),
-            7 => {
-                let end = (at + 1 + rng.below(64)).min(d.len());
-                let chunk = d[at.min(end)..end].to_vec();
-                let times = 1 + rng.below(2000);
-                let mut rep = Vec::with_capacity(chunk.len() * times);
-                for _ in 0..times {
-                    rep.extend_from_slice(&chunk);
-                }
-                rep.truncate(1 << 20);
-                d.splice(at..at, rep);
-            }
-            _ => {
-                d = if rng.below(2) == 0 {
-                    to_crlf(&d)
-                } else {
-                    to_lf(&d)
-                };
-            }
-        }
-    }
-    d
-}
-
 /// A stable-Rust stand-in for `cargo fuzz` (whose nightly build of the whole crate is too
 /// heavy for a shared machine): mutate real messages (mime-tests when present, else the
 /// fixtures) for `MAILROOM_STRESS_SECS` seconds (default 60) and run the fuzz property on
@@ -550,10 +433,6 @@ pub(crate) fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8>
 #[test]
 #[ignore]
 fn stress_mutations() {
-    let secs: u64 = std::env::var("MAILROOM_STRESS_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
     let mut corpus: Vec<Vec<u8>> = fixtures()
         .iter()
         .map(|p| std::fs::read(p).unwrap())
@@ -569,37 +448,12 @@ fn stress_mutations() {
             }
         }
     }
-    let out = util::root().join("target/stress-crashers");
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    let mut rng = Rng(seed);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-    let (mut runs, mut slowest) = (0u64, 0f64);
-    let mut bad = Vec::new();
-    while std::time::Instant::now() < deadline {
+    let budget = Budget::from_env(None, Budget::Seconds(60));
+    let input = |rng: &mut Rng| {
         let base = &corpus[rng.below(corpus.len())];
         let mut input = vec![rng.next() as u8];
-        input.extend(mutate(&mut rng, base, &corpus));
-        let t = std::time::Instant::now();
-        let ok = std::panic::catch_unwind(|| fuzz_check::check(&input)).is_ok();
-        let took = t.elapsed().as_secs_f64();
-        slowest = slowest.max(took);
-        runs += 1;
-        if !ok || took > 2.0 {
-            std::fs::create_dir_all(&out).unwrap();
-            let p = out.join(format!("{}-{runs}.eml", if ok { "slow" } else { "crash" }));
-            std::fs::write(&p, &input).unwrap();
-            bad.push(format!("{} ({took:.2} s)", p.display()));
-        }
-    }
-    eprintln!(
-        "stress: seed {seed}, {runs} inputs from {} messages in {secs} s, slowest {:.1} ms, {} bad",
-        corpus.len(),
-        slowest * 1e3,
-        bad.len()
-    );
-    assert!(bad.is_empty(), "{}", bad.join("\n"));
+        input.extend(mutate(rng, base, &corpus));
+        input
+    };
+    stress("mime", budget, 2.0, input, fuzz_check::check);
 }

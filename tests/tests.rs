@@ -1,5 +1,6 @@
 //! Integration tests: one binary (`cargo test --release`), one module per area.
 
+mod stress;
 mod util;
 
 mod architecture;
