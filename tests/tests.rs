@@ -21,6 +21,7 @@ mod imap;
 mod ingest;
 mod learning;
 
+mod injection;
 mod text;
 mod threads;
 
