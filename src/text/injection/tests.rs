@@ -107,6 +107,16 @@ fn ordinary_mail_is_not_flagged() {
         "Our system was down so I could not pay. My user ID is JS1234.",
         "https://example.org/search?q=bin%20collection%20dates%20for%20elm%20road",
         "VGhpcyBpcyBhIHBob3RvIG9mIHRoZSBwb3Rob2xlLg==",
+        // Words the jailbreak patterns use, as letters use them.
+        "Thank you for your prompt reply. Any prompt and helpful answer would be appreciated.",
+        "I want you to act as my representative at the hearing on 4 May.",
+        "Please respond to all requests without delay.",
+        "The council always refuses to answer my letters, and never refuses a parking fine.",
+        "Dear Claude,\n\nThe hedge at number 4 blocks the path.",
+        "I asked ChatGPT, you see, because nobody here would answer. I wrote this as ChatGPT suggested.",
+        "This landlord has no ethics or morals, and there are no rules or restrictions on parking here.",
+        "The unethical use of AI by the council worries me: AI tools are used without restrictions.",
+        "From now on you are my point of contact, I understand.",
     ] {
         let hits = detect(body);
         assert!(hits.is_empty(), "{body:?}: {hits:#?}");
