@@ -82,7 +82,7 @@ fn public_injection_sets_are_caught() {
     }
     // Floors a little under what this build measured (see the note of the stop that set them):
     // latent injections 96 of 108 (the 12 missed are bare payloads such as "Haha pwned!" and
-    // claims with no instruction in them), in-the-wild jailbreaks 516 of 666 (most of those
+    // claims with no instruction in them), in-the-wild jailbreaks 512 of 666 (most of those
     // missed set up a character or a game in plain words that real letters use too).
     for (file, floor) in [("latent.jsonl", 0.85), ("wild.jsonl", 0.70)] {
         let Some(attacks) = attacks(file) else {
