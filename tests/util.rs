@@ -32,6 +32,17 @@ pub fn shared_data(rel: &str) -> Option<PathBuf> {
     }
 }
 
+/// Something a test needs is missing (`what`): a panic when the environment variable `require`
+/// is set (CI sets it once it has installed the thing, so that CI cannot pass without it), else
+/// a notice saying what goes unchecked (`unchecked`), and the test returns.
+pub fn absent(what: &str, require: &str, unchecked: &str) {
+    assert!(
+        std::env::var_os(require).is_none(),
+        "{what}, and {require} is set"
+    );
+    eprintln!("NOTICE: {what}; {unchecked}");
+}
+
 /// The model store of this checkout. Panics with a message naming `models/fetch` when the
 /// default models are not installed: model tests never pass silently.
 pub fn store() -> Store {

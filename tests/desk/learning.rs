@@ -51,6 +51,12 @@ async fn text(c: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// The text of `css` on the page as it is now, or `None`: while a page is being replaced, an
+/// element found on the old one can be gone before its text is read.
+async fn text_now(c: &Client, css: &str) -> Option<String> {
+    c.find(Locator::Css(css)).await.ok()?.text().await.ok()
+}
+
 async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
@@ -244,9 +250,9 @@ async fn steps(
         "the promoted head in use",
         Duration::from_secs(60),
         || async move {
-            text(c, "#axis-category .in-use")
+            text_now(c, "#axis-category .in-use")
                 .await
-                .contains(&format!("store head {candidate}"))
+                .is_some_and(|t| t.contains(&format!("store head {candidate}")))
         },
     )
     .await;

@@ -28,11 +28,11 @@ fn fuzzer() -> Option<String> {
     }
     let msg =
         "schemathesis is not installed (pip install schemathesis, or set MAILROOM_SCHEMATHESIS)";
-    assert!(
-        std::env::var_os("MAILROOM_REQUIRE_SCHEMATHESIS").is_none(),
-        "{msg}, and MAILROOM_REQUIRE_SCHEMATHESIS is set"
+    crate::util::absent(
+        msg,
+        "MAILROOM_REQUIRE_SCHEMATHESIS",
+        "the API contract was not fuzzed",
     );
-    eprintln!("NOTICE: {msg}; the API contract was not fuzzed");
     None
 }
 
