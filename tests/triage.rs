@@ -387,3 +387,48 @@ fn r5_redact_masks_personal_data_and_formats_work() {
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.lines().next().unwrap().contains("CATEGORY") && table.contains("m1"));
 }
+
+#[test]
+fn r20_bench_triage_measures_the_whole_triage_of_a_folder() {
+    // `bench --triage DIR`: every message of the folder triaged as `triage` does, the rate in
+    // the JSON as `triage.messages_per_s`, with the triage's own peak RSS.
+    let dir = inbox();
+    let emls = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .count();
+    let out = util::mailroom_ok(&[
+        "bench",
+        "--json",
+        "--triage",
+        dir.to_str().unwrap(),
+        "--no-encoder",
+        "--no-generator",
+        "--bandwidth-mib",
+        "0",
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &report["triage"];
+    assert_eq!(t["messages"], emls, "{t}");
+    assert_eq!(t["failed"], 0, "{t}");
+    assert_eq!(t["summary"], "extractive", "the default, as in triage: {t}");
+    let rate = t["messages_per_s"].as_f64().unwrap();
+    let (n, secs) = (
+        t["messages"].as_f64().unwrap(),
+        t["seconds"].as_f64().unwrap(),
+    );
+    assert!(rate > 0.0 && (rate - n / secs).abs() < 1e-6 * rate, "{t}");
+    assert!(
+        t["peak_rss_mb"].as_f64().unwrap() > 50.0,
+        "the models loaded: {t}"
+    );
+    assert!(report["encoder"].is_null() && report["generator"].is_null());
+
+    // A folder without mail is a clear error, not a rate of nothing.
+    let empty = tempfile::tempdir().unwrap();
+    let out = util::mailroom(&["bench", "--triage", empty.path().to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no messages found"), "{err}");
+}

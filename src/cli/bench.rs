@@ -6,7 +6,8 @@
 //! `--depth` tokens of context, the decode rate `--new-tokens` generated one at a time after
 //! `--depth` tokens. The machine's read bandwidth (a STREAM-like sum over a buffer far larger
 //! than the caches, on the generator's threads) gives the decode rate's ceiling for the model
-//! file, and the report gives decode as a share of it.
+//! file, and the report gives decode as a share of it. `--triage DIR` measures the whole
+//! triage of a folder of messages first ([`super::bench_triage`]).
 
 use std::time::Instant;
 
@@ -14,6 +15,8 @@ use clap::Args;
 use mailroom::models::{Encoder, GenOpts, Generator};
 use serde::Serialize;
 
+use super::bench_triage::TriageReport;
+use super::common::ClassifierArgs;
 use super::{ModelArgs, Outcome};
 
 /// Arguments of `bench`.
@@ -45,12 +48,22 @@ pub struct BenchArgs {
     /// Skip the encoder.
     #[arg(long)]
     no_encoder: bool,
+    /// Also measure messages/s of the whole triage of the messages in DIR (a folder, mbox,
+    /// Maildir or JSON lines file), with the engine `triage` builds from the same flags.
+    #[arg(long, value_name = "DIR")]
+    triage: Option<std::path::PathBuf>,
+    /// The summary method of `--triage` (as `triage --summary`).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "abstractive", "extractive", "lead", "none"])]
+    triage_summary: String,
+    #[command(flatten)]
+    classifier: ClassifierArgs,
 }
 
 #[derive(Debug, Serialize)]
 struct Report {
     mailroom_version: &'static str,
     machine: Machine,
+    triage: Option<TriageReport>,
     encoder: Option<EncoderReport>,
     generator: Option<GeneratorReport>,
     peak_rss_mb: Option<f64>,
@@ -355,6 +368,16 @@ pub fn peak_rss_mb() -> Option<f64> {
 
 /// Run `bench`.
 pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
+    // First, so that its peak RSS is the triage's own.
+    let triage = match &args.triage {
+        Some(dir) => Some(super::bench_triage::bench(
+            dir,
+            &args.triage_summary,
+            &args.models,
+            &args.classifier,
+        )?),
+        None => None,
+    };
     let encoder = if args.no_encoder {
         None
     } else {
@@ -382,6 +405,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
     let report = Report {
         mailroom_version: mailroom::VERSION,
         machine: machine(bandwidth),
+        triage,
         encoder,
         generator,
         peak_rss_mb: peak_rss,
@@ -407,6 +431,9 @@ fn print_table(r: &Report) {
     );
     if let Some(bw) = m.read_bandwidth_gb_s {
         println!("read bandwidth: {bw:.1} GB/s");
+    }
+    if let Some(t) = &r.triage {
+        super::bench_triage::print(t);
     }
     if let Some(e) = &r.encoder {
         println!(
