@@ -432,3 +432,41 @@ fn r20_bench_triage_measures_the_whole_triage_of_a_folder() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no messages found"), "{err}");
 }
+
+#[test]
+fn a_reader_that_stops_reading_ends_the_command_quietly() {
+    // `mailroom models list | head -1`, `mailroom bench | head`: stdout closed by its reader
+    // before the command writes. The command ends with 0 and no panic; a full disk is an error.
+    for args in [
+        &["models", "list"][..],
+        &[
+            "bench",
+            "--no-encoder",
+            "--no-generator",
+            "--bandwidth-mib",
+            "0",
+        ][..],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mailroom"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+    if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+        let out = Command::new(env!("CARGO_BIN_EXE_mailroom"))
+            .args(["models", "list"])
+            .stdout(full)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("writing to stdout"), "{err}");
+    }
+}

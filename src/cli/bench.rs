@@ -411,7 +411,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
         peak_rss_mb: peak_rss,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_table(&report);
     }
@@ -420,46 +420,58 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
 
 fn print_table(r: &Report) {
     let m = &r.machine;
-    println!(
+    outln!(
         "mailroom {} on {} ({} cores, {} threads)",
-        r.mailroom_version, m.cpu, m.cores, m.threads
+        r.mailroom_version,
+        m.cpu,
+        m.cores,
+        m.threads
     );
-    println!(
+    outln!(
         "cpu features: {}; built for: {}",
         m.cpu_features.join(" "),
         m.build_target_features.join(" ")
     );
     if let Some(bw) = m.read_bandwidth_gb_s {
-        println!("read bandwidth: {bw:.1} GB/s");
+        outln!("read bandwidth: {bw:.1} GB/s");
     }
     if let Some(t) = &r.triage {
         super::bench_triage::print(t);
     }
     if let Some(e) = &r.encoder {
-        println!(
+        outln!(
             "\nencoder {} ({} dense layers, load {:.0} ms)",
-            e.id, e.compute, e.load_ms
+            e.id,
+            e.compute,
+            e.load_ms
         );
-        println!("  {:>6} {:>7} {:>14}", "batch", "tokens", "embeddings/s");
+        outln!("  {:>6} {:>7} {:>14}", "batch", "tokens", "embeddings/s");
         for p in &e.embeddings_per_s {
-            println!("  {:>6} {:>7} {:>14.1}", p.batch, p.tokens, p.per_s);
+            outln!("  {:>6} {:>7} {:>14.1}", p.batch, p.tokens, p.per_s);
         }
     }
     if let Some(g) = &r.generator {
-        println!(
+        outln!(
             "\ngenerator {} ({:?} weights, {}, load {:.0} ms)",
-            g.id, g.weights, g.backend, g.load_ms
+            g.id,
+            g.weights,
+            g.backend,
+            g.load_ms
         );
-        println!(
+        outln!(
             "  prompt  {:>4} tokens after {}: {:>8.1} tok/s",
-            g.prompt_tokens, g.depth, g.prompt_tok_s
+            g.prompt_tokens,
+            g.depth,
+            g.prompt_tok_s
         );
-        println!(
+        outln!(
             "  decode  {:>4} tokens after {}: {:>8.1} tok/s",
-            g.new_tokens, g.depth, g.decode_tok_s
+            g.new_tokens,
+            g.depth,
+            g.decode_tok_s
         );
         if let (Some(limit), Some(share)) = (g.decode_limit_tok_s, g.decode_share_of_limit) {
-            println!(
+            outln!(
                 "  decode limit for {:.0} MB at that bandwidth: {limit:.0} tok/s ({:.0} % reached)",
                 g.file_bytes as f64 / 1e6,
                 share * 100.0
@@ -467,6 +479,6 @@ fn print_table(r: &Report) {
         }
     }
     if let Some(rss) = r.peak_rss_mb {
-        println!("\npeak RSS: {rss:.0} MB");
+        outln!("\npeak RSS: {rss:.0} MB");
     }
 }

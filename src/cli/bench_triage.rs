@@ -99,15 +99,22 @@ fn raw_len(m: &Message) -> usize {
 
 /// The table lines of the report.
 pub fn print(t: &TriageReport) {
-    println!(
+    outln!(
         "\ntriage of {} messages from {} ({} summaries, {} analyser threads, after {} to warm up)",
-        t.messages, t.input, t.summary, t.jobs, t.warm_up
+        t.messages,
+        t.input,
+        t.summary,
+        t.jobs,
+        t.warm_up
     );
-    println!(
+    outln!(
         "  {:.1} messages/s, {:.2} MB/s, {:.1} s, {} failed",
-        t.messages_per_s, t.mb_per_s, t.seconds, t.failed
+        t.messages_per_s,
+        t.mb_per_s,
+        t.seconds,
+        t.failed
     );
     if let Some(rss) = t.peak_rss_mb {
-        println!("  peak RSS after the triage: {rss:.0} MB");
+        outln!("  peak RSS after the triage: {rss:.0} MB");
     }
 }

@@ -200,7 +200,7 @@ async fn user(url: &str, cmd: UserCommand) -> anyhow::Result<Outcome> {
         UserCommand::List => {
             for a in store.accounts().await? {
                 let state = if a.disabled { "disabled" } else { "active" };
-                println!("{}\t{}\t{state}", a.name, a.role.as_str());
+                outln!("{}\t{}\t{state}", a.name, a.role.as_str());
             }
         }
         UserCommand::Disable { name } => store.set_disabled(&actor, &name, true).await?,

@@ -46,7 +46,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<Outcome> {
         ..GenOpts::default()
     };
     let out = generator.chat(args.system.as_deref(), &prompt, &opts)?;
-    println!("{}", out.text.trim());
+    outln!("{}", out.text.trim());
     let n = out.tokens.len();
     eprintln!(
         "prompt {} tokens in {:.0} ms ({:.1} tok/s); generated {} tokens in {:.0} ms ({:.1} tok/s); stop: {:?}; load {:.0} ms",

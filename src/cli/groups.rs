@@ -41,7 +41,7 @@ pub fn run(args: GroupsArgs) -> anyhow::Result<Outcome> {
     match args.format {
         GroupsFormat::Json => {
             for g in &groups {
-                println!("{}", serde_json::to_string(g)?);
+                outln!("{}", serde_json::to_string(g)?);
             }
         }
         GroupsFormat::Table => print_table(&groups),
@@ -57,9 +57,14 @@ fn day(ms: i64) -> String {
 }
 
 fn print_table(groups: &[Group]) {
-    println!(
+    outln!(
         "{:>7} {:>6} {:>6}  {:<16}  {:<16}  {:>8}  subject of the first",
-        "group", "size", "open", "first", "last", "message"
+        "group",
+        "size",
+        "open",
+        "first",
+        "last",
+        "message"
     );
     for g in groups {
         let subject: String = g
@@ -70,7 +75,7 @@ fn print_table(groups: &[Group]) {
             .filter(|c| !c.is_control())
             .take(60)
             .collect();
-        println!(
+        outln!(
             "{:>7} {:>6} {:>6}  {:<16}  {:<16}  {:>8}  {}",
             g.id.0,
             g.size,

@@ -113,9 +113,9 @@ pub fn run(args: HeadsArgs) -> anyhow::Result<Outcome> {
                 None => store.block_on(s.head_axes())?,
             };
             for a in axes {
-                println!("{a}:");
+                outln!("{a}:");
                 for h in store.block_on(s.heads(&a))? {
-                    println!("  {}", line(&h));
+                    outln!("  {}", line(&h));
                 }
             }
         }
@@ -135,10 +135,10 @@ pub fn run(args: HeadsArgs) -> anyhow::Result<Outcome> {
                 "comparison": parse(&h.metrics_json),
                 "meta": parse(&Some(h.meta_json.clone())),
             });
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            outln!("{}", serde_json::to_string_pretty(&v)?);
         }
         HeadsCommand::Promote { id } => match store.block_on(s.promote_head(&actor, id)) {
-            Ok(h) => println!(
+            Ok(h) => outln!(
                 "head {} is in use for {} ({}@{})",
                 h.id,
                 h.axis,
@@ -163,11 +163,11 @@ pub fn run(args: HeadsArgs) -> anyhow::Result<Outcome> {
                 return Ok(Outcome::Fatal);
             }
             store.block_on(s.retire_head(&actor, id))?;
-            println!("head {id} discarded");
+            outln!("head {id} discarded");
         }
         HeadsCommand::Rollback { axis } => match store.block_on(s.rollback_head(&actor, &axis)) {
-            Ok(Some(h)) => println!("head {} is in use for {axis} again", h.id),
-            Ok(None) => println!("{axis} is back on the shipped head"),
+            Ok(Some(h)) => outln!("head {} is in use for {axis} again", h.id),
+            Ok(None) => outln!("{axis} is back on the shipped head"),
             Err(e) => {
                 eprintln!("error: {e:#}");
                 return Ok(Outcome::Fatal);

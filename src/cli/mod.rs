@@ -6,6 +6,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// `println!` for the commands: see [`stdout`].
+macro_rules! outln {
+    () => {
+        $crate::cli::stdout::line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::line(format_args!($($arg)*))
+    };
+}
+
 mod bench;
 mod bench_triage;
 mod classify;
@@ -26,6 +36,7 @@ mod output;
 mod parse;
 mod queue;
 mod serve;
+mod stdout;
 mod summarize;
 mod train;
 mod triage;

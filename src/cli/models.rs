@@ -38,9 +38,12 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<Outcome> {
         ModelsCommand::List { models, json } => {
             let store = models.store()?;
             if !json {
-                println!(
+                outln!(
                     "{:<30} {:<10} {:<12} {:<10} INSTALLED",
-                    "ID", "ROLE", "FORMAT", "LICENCE"
+                    "ID",
+                    "ROLE",
+                    "FORMAT",
+                    "LICENCE"
                 );
             }
             for m in &store.manifest().models {
@@ -54,9 +57,9 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<Outcome> {
                         "default": m.default, "installed": installed,
                         "files": m.files.iter().map(|f| serde_json::json!({"name": f.name, "sha256": f.sha256})).collect::<Vec<_>>(),
                     });
-                    println!("{line}");
+                    outln!("{line}");
                 } else {
-                    println!(
+                    outln!(
                         "{:<30} {:<10} {:<12} {:<10} {}",
                         m.id,
                         m.role,
@@ -94,12 +97,12 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<Outcome> {
                             } else {
                                 "hashed (no pin)"
                             };
-                            println!("ok  {}  {}  {}  {pin}", m.id, f.sha256, f.path.display());
+                            outln!("ok  {}  {}  {}  {pin}", m.id, f.sha256, f.path.display());
                         }
                     }
                     Err(e) => {
                         failed += 1;
-                        println!("BAD {r}: {e}");
+                        outln!("BAD {r}: {e}");
                     }
                 }
             }
@@ -120,7 +123,7 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<Outcome> {
                     .and_then(|f| f.path.parent().map(|p| p.to_path_buf())),
             };
             match path {
-                Some(p) => println!("{}", p.display()),
+                Some(p) => outln!("{}", p.display()),
                 None => anyhow::bail!("model {id} has no files"),
             }
             Ok(Outcome::Ok)

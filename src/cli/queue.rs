@@ -130,21 +130,22 @@ fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
     let store = args.store.open()?;
     let c = store.block_on(store.store().job_counts())?;
     if args.json {
-        println!("{}", status_json(&c));
+        outln!("{}", status_json(&c));
         return Ok(Outcome::Ok);
     }
     let oldest = match c.oldest_queued_ms {
         Some(ms) => format!("{:.1} s", ms.max(0) as f64 / 1e3),
         None => "none waiting".into(),
     };
-    println!("queued   {:>10}", c.queued);
-    println!(
+    outln!("queued   {:>10}", c.queued);
+    outln!(
         "claimed  {:>10}  ({} with a lapsed lease)",
-        c.claimed, c.expired_leases
+        c.claimed,
+        c.expired_leases
     );
-    println!("done     {:>10}", c.done);
-    println!("failed   {:>10}", c.failed);
-    println!("depth {}, oldest queued job: {oldest}", c.queued);
+    outln!("done     {:>10}", c.done);
+    outln!("failed   {:>10}", c.failed);
+    outln!("depth {}, oldest queued job: {oldest}", c.queued);
     Ok(Outcome::Ok)
 }
 
@@ -157,7 +158,7 @@ fn failed(args: FailedArgs) -> anyhow::Result<Outcome> {
             .as_deref()
             .and_then(|e| serde_json::from_str::<Value>(e).ok())
             .unwrap_or(Value::Null);
-        println!(
+        outln!(
             "{}",
             json!({
                 "job": j.id,

@@ -335,9 +335,9 @@ fn from_store(args: &TrainArgs, url: &str) -> anyhow::Result<Outcome> {
     }
     let head = store.block_on(store.store().add_head(&actor, &row))?;
     for line in comparison.lines() {
-        println!("{line}");
+        outln!("{line}");
     }
-    println!(
+    outln!(
         "added candidate head {} ({}@{}); put it in use with: mailroom heads --store URL promote {}",
         head.id,
         head.axis,
