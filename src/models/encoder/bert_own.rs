@@ -11,12 +11,10 @@
 //! The result equals padded, masked BERT: padding positions never reach a real token through a
 //! mask that zeroes their attention weight.
 
-use std::collections::HashMap;
-
-use candle_core::Tensor;
 use candle_transformers::models::bert::{Config as BertConfig, HiddenAct, PositionEmbeddingType};
 use rayon::prelude::*;
 
+use super::checkpoint::Checkpoint;
 use super::kernels::{add_layer_norm, gelu, matmul, softmax, Dense, Precision, Strided};
 use super::EmbeddingModel;
 use crate::models::ModelError;
@@ -54,7 +52,7 @@ impl OwnBert {
     /// Build from the checkpoint's tensors (names with or without a `bert.` prefix). Errors name
     /// the first tensor that is missing or has the wrong shape.
     pub fn load(
-        tensors: &HashMap<String, Tensor>,
+        tensors: &Checkpoint,
         config: &BertConfig,
         precision: Precision,
     ) -> Result<Self, String> {
@@ -74,26 +72,14 @@ impl OwnBert {
                 "hidden_size {h} is not a multiple of {heads} heads"
             ));
         }
-        let prefix = if tensors.contains_key("bert.embeddings.word_embeddings.weight") {
+        let prefix = if tensors.contains("bert.embeddings.word_embeddings.weight") {
             "bert."
         } else {
             ""
         };
+        // One tensor at a time from the file, dropped once packed (see [`Checkpoint`]).
         let get = |name: &str, shape: &[usize]| -> Result<Vec<f32>, String> {
-            let full = format!("{prefix}{name}");
-            let t = tensors
-                .get(&full)
-                .ok_or_else(|| format!("missing tensor {full}"))?;
-            if t.dims() != shape {
-                return Err(format!(
-                    "{full} has shape {:?}, expected {shape:?}",
-                    t.dims()
-                ));
-            }
-            t.to_dtype(candle_core::DType::F32)
-                .and_then(|t| t.flatten_all())
-                .and_then(|t| t.to_vec1::<f32>())
-                .map_err(|e| format!("{full}: {e}"))
+            tensors.f32(&format!("{prefix}{name}"), shape)
         };
         let norm = |name: &str| -> Result<Norm, String> {
             Ok(Norm {
@@ -298,12 +284,64 @@ impl OwnBert {
     }
 }
 
+/// Most tokens one pass of the forward holds (about 15 KB of activations each): a larger batch
+/// is run as consecutive passes of whole sequences. Each sequence's vector is the same either
+/// way (sequences never meet, and every output value is computed in a fixed order); only the
+/// memory differs: a batch of 16 messages of four 256-token windows would hold about 250 MB of
+/// activations at once, a pass of 2,048 tokens about 32 MB.
+const MAX_PASS_TOKENS: usize = 2048;
+
+/// Consecutive runs of `seqs` of at most `budget` tokens each (a longer sequence alone).
+fn passes<'a, 's>(seqs: &'a [&'s [u32]], budget: usize) -> Vec<&'a [&'s [u32]]> {
+    let mut out = Vec::new();
+    let (mut start, mut tokens) = (0, 0);
+    for (i, s) in seqs.iter().enumerate() {
+        if i > start && tokens + s.len() > budget {
+            out.push(&seqs[start..i]);
+            (start, tokens) = (i, 0);
+        }
+        tokens += s.len();
+    }
+    if start < seqs.len() {
+        out.push(&seqs[start..]);
+    }
+    out
+}
+
 impl EmbeddingModel for OwnBert {
     fn pooled(&self, seqs: &[&[u32]]) -> Result<Vec<Vec<f32>>, ModelError> {
-        self.mean_hidden(seqs).map_err(ModelError::Tokenizer)
+        let mut out = Vec::with_capacity(seqs.len());
+        for pass in passes(seqs, MAX_PASS_TOKENS) {
+            out.extend(self.mean_hidden(pass).map_err(ModelError::Tokenizer)?);
+        }
+        Ok(out)
     }
 
     fn precision(&self) -> Precision {
         self.precision
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::passes;
+
+    #[test]
+    fn passes_cover_every_sequence_once_in_order_within_the_budget() {
+        let lens = [3usize, 4, 2, 9, 1, 1, 5];
+        let seqs: Vec<Vec<u32>> = lens.iter().map(|&n| vec![0; n]).collect();
+        let refs: Vec<&[u32]> = seqs.iter().map(Vec::as_slice).collect();
+        let split = passes(&refs, 6);
+        let sizes: Vec<Vec<usize>> = split
+            .iter()
+            .map(|p| p.iter().map(|s| s.len()).collect())
+            .collect();
+        // 9 is over the budget alone: a pass of its own.
+        assert_eq!(
+            sizes,
+            vec![vec![3], vec![4, 2], vec![9], vec![1, 1], vec![5]]
+        );
+        assert!(passes(&[], 6).is_empty());
+        assert_eq!(passes(&refs, 1000).len(), 1);
     }
 }

@@ -19,6 +19,7 @@ use tokenizers::Tokenizer;
 
 mod bert_candle;
 mod bert_own;
+mod checkpoint;
 // The int8 dense layers' VNNI intrinsics, each with its safety argument.
 #[allow(unsafe_code)]
 mod int8;
@@ -28,6 +29,7 @@ mod kernels;
 
 use bert_candle::CandleBert;
 use bert_own::OwnBert;
+use checkpoint::Checkpoint;
 pub use kernels::Precision;
 
 use super::{ModelError, ResolvedModel, Role};
@@ -124,15 +126,12 @@ impl Encoder {
         let config = read_config(&config_file.path)?;
         let tokenizer = load_tokenizer(&tokenizer_file.path)?;
 
-        let bytes =
-            std::fs::read(&weights_file.path).map_err(|e| ModelError::io(&weights_file.path, e))?;
-        let tensors = candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| {
+        let not_safetensors = |e: String| {
             ModelError::invalid(
                 &weights_file.path,
                 format!("not a valid safetensors file: {e}"),
             )
-        })?;
-        drop(bytes);
+        };
         let fit = |e: String| {
             ModelError::invalid(&weights_file.path, format!("does not fit config.json: {e}"))
         };
@@ -145,8 +144,14 @@ impl Encoder {
                     format!("this CPU cannot compute the encoder in {precision}"),
                 ));
             }
-            Box::new(OwnBert::load(&tensors, &config, precision).map_err(fit)?)
+            let checkpoint = Checkpoint::open(&weights_file.path).map_err(not_safetensors)?;
+            Box::new(OwnBert::load(&checkpoint, &config, precision).map_err(fit)?)
         } else {
+            let bytes = std::fs::read(&weights_file.path)
+                .map_err(|e| ModelError::io(&weights_file.path, e))?;
+            let tensors = candle_core::safetensors::load_buffer(&bytes, device)
+                .map_err(|e| not_safetensors(e.to_string()))?;
+            drop(bytes);
             Box::new(CandleBert::load(tensors, &config, device, pad_id).map_err(fit)?)
         };
 
