@@ -174,10 +174,7 @@ async fn steps(
             "the corrected category",
             Duration::from_secs(20),
             || async move {
-                match c.find(Locator::Css("[data-current='category']")).await {
-                    Ok(e) => e.text().await.unwrap_or_default() == *want,
-                    Err(_) => false,
-                }
+                text_now(c, "[data-current='category']").await.as_deref() == Some(want.as_str())
             },
         )
         .await;

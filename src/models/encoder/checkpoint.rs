@@ -6,7 +6,6 @@
 //! copy of it and the packed weights at once: the encoder's peak memory was about twice what it
 //! keeps.
 
-use std::cell::RefCell;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -18,7 +17,7 @@ const MAX_HEADER: u64 = 100_000_000;
 
 /// An open checkpoint: its header, and the file to read tensors from.
 pub struct Checkpoint {
-    file: RefCell<File>,
+    file: File,
     /// Where the tensor data starts (after the length and the header).
     data_start: u64,
     meta: Metadata,
@@ -55,7 +54,7 @@ impl Checkpoint {
             ));
         }
         Ok(Checkpoint {
-            file: RefCell::new(file),
+            file,
             data_start,
             meta,
         })
@@ -80,12 +79,11 @@ impl Checkpoint {
         }
         let (start, end) = info.data_offsets;
         let mut bytes = vec![0u8; end - start];
-        {
-            let mut file = self.file.borrow_mut();
-            file.seek(SeekFrom::Start(self.data_start + start as u64))
-                .and_then(|_| file.read_exact(&mut bytes))
-                .map_err(|e| format!("{name}: {e}"))?;
-        }
+        // `&File` reads and seeks: no lock or cell needed for one reader at a time.
+        let mut file = &self.file;
+        file.seek(SeekFrom::Start(self.data_start + start as u64))
+            .and_then(|_| file.read_exact(&mut bytes))
+            .map_err(|e| format!("{name}: {e}"))?;
         let pairs = |f: fn([u8; 2]) -> f32| -> Vec<f32> {
             bytes.chunks_exact(2).map(|b| f([b[0], b[1]])).collect()
         };
